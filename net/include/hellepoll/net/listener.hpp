@@ -1,0 +1,67 @@
+// A listening TCP socket. accept() is an awaitable; underneath, one multishot accept
+// stays armed (io_uring's IORING_OP_ACCEPT multishot; on epoll, accept-until-EAGAIN on
+// each readiness edge) and connections that arrive meanwhile are queued.
+#pragma once
+
+#include <memory>
+
+#include "hellepoll/clock.hpp"
+#include "hellepoll/net/address.hpp"
+#include "hellepoll/net/result.hpp"
+#include "hellepoll/net/socket.hpp"
+#include "hellepoll/net/tcp_stream.hpp"
+#include "hellepoll/timer_queue.hpp"
+
+namespace hellepoll {
+
+struct ListenOptions {
+  int backlog = 4096;
+  bool reuse_address = true;
+  bool reuse_port = false;  // N schedulers on N threads share a port (the kernel balances)
+  bool nodelay = true;      // inherited by accepted sockets
+};
+
+namespace detail {
+struct AcceptState;
+}
+
+class Listener {
+ public:
+  Listener() noexcept;
+  Listener(Listener&&) noexcept;
+  Listener& operator=(Listener&&) noexcept;
+  ~Listener();
+
+  static Result<Listener> bind(const SocketAddress& at, const ListenOptions& options = {});
+
+  class AcceptAwaitable : private TimerNode {
+   public:
+    AcceptAwaitable(detail::AcceptState* state, Deadline d) noexcept : state_(state), deadline_(d) {}
+    AcceptAwaitable(const AcceptAwaitable&) = delete;
+    ~AcceptAwaitable();
+    bool await_ready() const noexcept;
+    bool await_suspend(std::coroutine_handle<> h);
+    Result<TcpStream> await_resume();
+
+   private:
+    static void deadline_passed(TimerNode& n, bool cancelled) noexcept;
+    detail::AcceptState* state_;
+    Deadline deadline_;
+    bool timed_out_ = false;
+  };
+
+  // The next connection; ETIMEDOUT after the deadline, or the error accept(2) reported
+  // (EMFILE, ...). After an error the next call re-arms.
+  AcceptAwaitable accept(Deadline d = {}) noexcept { return AcceptAwaitable(state_.get(), d); }
+
+  const SocketAddress& local_address() const noexcept { return address_; }
+  int fd() const noexcept;
+  // Stops listening: pending accepts resume with ECANCELED.
+  void close() noexcept;
+
+ private:
+  std::unique_ptr<detail::AcceptState, void (*)(detail::AcceptState*)> state_;
+  SocketAddress address_;
+};
+
+}  // namespace hellepoll

@@ -1,0 +1,81 @@
+// A connected TCP stream. Every call can take a Deadline and reports failures as
+// std::error_code results: connection refused, reset, timed out (ETIMEDOUT), cancelled.
+//
+//   auto n = co_await stream.recv(buf, Deadline::after(5s));
+//   if (!n) log(n.error().message());   else if (*n == 0) { /* peer closed */ }
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <span>
+
+#include "hellepoll/clock.hpp"
+#include "hellepoll/io.hpp"
+#include "hellepoll/net/address.hpp"
+#include "hellepoll/net/result.hpp"
+#include "hellepoll/net/socket.hpp"
+#include "hellepoll/task.hpp"
+
+namespace hellepoll {
+
+namespace detail {
+// An I/O awaitable whose int result becomes Result<size_t>.
+template <typename Op>
+struct SizeResult : Op {
+  using Op::Op;
+  Result<std::size_t> await_resume() const noexcept {
+    int r = Op::await_resume();
+    if (r < 0) return errno_code(r);
+    return static_cast<std::size_t>(r);
+  }
+};
+}  // namespace detail
+
+class TcpStream {
+ public:
+  TcpStream() noexcept = default;
+  explicit TcpStream(Socket s) noexcept : socket_(std::move(s)) {}
+
+  static Task<Result<TcpStream>> connect(SocketAddress to, Deadline deadline = {});
+
+  // Reads what is there (at least one byte); 0 means the peer closed its side.
+  detail::SizeResult<io::BufferOp> recv(std::span<std::byte> buf, Deadline d = {}) noexcept {
+    return {OpCode::recv, fd(), buf.data(), buf.size(), 0u, 0u, d};
+  }
+  detail::SizeResult<io::BufferOp> recv(void* buf, std::size_t len, Deadline d = {}) noexcept {
+    return {OpCode::recv, fd(), buf, len, 0u, 0u, d};
+  }
+  // One send: may write less than asked.
+  detail::SizeResult<io::BufferOp> send(const void* buf, std::size_t len, Deadline d = {}) noexcept {
+    return {OpCode::send, fd(), buf, len, 0u, 0u, d};
+  }
+  // One gathered send: may write less than asked.
+  detail::SizeResult<io::SendmsgOp> writev(std::span<const iovec> iov, Deadline d = {}) noexcept {
+    return {fd(), iov.data(), iov.size(), 0, d};
+  }
+  // Fills `buf` completely; end_of_stream if the peer closes first.
+  Task<Result<void>> recv_exact(std::span<std::byte> buf, Deadline d = {});
+  // Sends everything, looping over short writes.
+  Task<Result<void>> send_all(std::span<const std::byte> data, Deadline d = {});
+  Task<Result<void>> send_all(std::string_view data, Deadline d = {});
+  // Sends every iovec, looping over short writes (the array is consumed as it goes).
+  Task<Result<void>> writev_all(std::span<iovec> iov, Deadline d = {});
+
+  Result<void> shutdown(int how = 1 /* SHUT_WR */) noexcept;
+  // Closes through the backend (asynchronously on io_uring).
+  Task<void> close();
+
+  Result<SocketAddress> peer_address() const;
+  Result<SocketAddress> local_address() const;
+  Result<void> set_nodelay(bool on) noexcept;
+
+  int fd() const noexcept { return socket_.fd(); }
+  bool is_open() const noexcept { return socket_.is_open(); }
+  Socket& socket() noexcept { return socket_; }
+
+ private:
+  Socket socket_;
+};
+
+}  // namespace hellepoll

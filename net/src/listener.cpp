@@ -1,0 +1,171 @@
+#include "hellepoll/net/listener.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+
+#include "hellepoll/scheduler.hpp"
+
+namespace hellepoll {
+namespace detail {
+
+// The multishot accept and its queue. Heap-allocated so its address (the io_uring
+// user_data) stays put when the Listener moves, and so it can outlive a destroyed
+// Listener until the kernel's last completion for it arrives.
+struct AcceptState : Operation {
+  Socket socket;
+  std::deque<int> ready;  // accepted, not yet handed out
+  int error = 0;          // -errno to hand to the next accept()
+  std::coroutine_handle<> waiter;
+  void* waiting = nullptr;  // the AcceptAwaitable that is suspended, if any
+  void (*wake_waiting)(void*) noexcept = nullptr;
+  bool armed = false;
+  bool orphaned = false;
+  bool closed = false;
+
+  AcceptState() {
+    code = OpCode::accept_multi;
+    on_complete = &AcceptState::completed;
+  }
+  ~AcceptState() {
+    for (int fd : ready) ::close(fd);
+  }
+
+  static void completed(Operation& o, int res, std::uint32_t flags) noexcept {
+    auto& st = static_cast<AcceptState&>(o);
+    if (!(flags & completion_more)) st.armed = false;
+    if (st.orphaned) {
+      if (res >= 0) ::close(res);
+      if (!st.armed) delete &st;
+      return;
+    }
+    if (res >= 0) st.ready.push_back(res);
+    else st.error = res;
+    if (st.waiting) st.wake_waiting(st.waiting);
+  }
+};
+
+void destroy_accept_state(AcceptState* st) {
+  if (!st) return;
+  if (st->armed) {
+    // The kernel still holds the operation: cancel it and let its last completion free
+    // the state.
+    st->orphaned = true;
+    st->waiting = nullptr;
+    st->socket.close_now();
+    if (Scheduler* s = Scheduler::current_or_null()) s->backend().cancel(*st);
+    return;
+  }
+  delete st;
+}
+
+}  // namespace detail
+
+Listener::Listener() noexcept : state_(nullptr, &detail::destroy_accept_state) {}
+Listener::Listener(Listener&&) noexcept = default;
+Listener& Listener::operator=(Listener&&) noexcept = default;
+Listener::~Listener() = default;
+
+int Listener::fd() const noexcept { return state_ ? state_->socket.fd() : -1; }
+
+Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& options) {
+  auto sock = Socket::open_tcp(at.family());
+  if (!sock) return sock.error();
+  if (options.reuse_address) {
+    if (auto r = sock->set_option(SOL_SOCKET, SO_REUSEADDR, 1); !r) return r.error();
+  }
+  if (options.reuse_port) {
+    if (auto r = sock->set_option(SOL_SOCKET, SO_REUSEPORT, 1); !r) return r.error();
+  }
+  if (options.nodelay) {
+    if (auto r = sock->set_option(IPPROTO_TCP, TCP_NODELAY, 1); !r) return r.error();
+  }
+  if (::bind(sock->fd(), at.data(), at.size()) < 0) return errno_code(-errno);
+  if (::listen(sock->fd(), options.backlog) < 0) return errno_code(-errno);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(sock->fd(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return errno_code(-errno);
+
+  Listener l;
+  l.state_.reset(new detail::AcceptState());
+  l.state_->fd = sock->fd();
+  l.state_->socket = std::move(*sock);
+  l.address_ = SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+  return l;
+}
+
+void Listener::close() noexcept {
+  if (!state_ || state_->closed) return;
+  state_->closed = true;
+  if (state_->armed) Scheduler::current().backend().cancel(*state_);
+  state_->socket.close_now();
+  if (state_->waiting) {
+    state_->error = -ECANCELED;
+    state_->wake_waiting(state_->waiting);
+  }
+}
+
+Listener::AcceptAwaitable::~AcceptAwaitable() {
+  if (TimerNode::armed()) Scheduler::current().timers().disarm(*this);
+  if (state_ && state_->waiting == this) state_->waiting = nullptr;
+}
+
+bool Listener::AcceptAwaitable::await_ready() const noexcept {
+  return !state_ || !state_->ready.empty() || state_->error != 0 || state_->closed;
+}
+
+bool Listener::AcceptAwaitable::await_suspend(std::coroutine_handle<> h) {
+  detail::AcceptState& st = *state_;
+  if (st.waiting) {
+    st.error = -EBUSY;  // one acceptor per listener at a time
+    return false;
+  }
+  if (!st.armed) {
+    int inline_result = 0;
+    st.armed = true;
+    if (Scheduler::current().start(st, inline_result)) {
+      st.armed = false;
+      st.error = inline_result;
+      return false;
+    }
+    // On epoll, connections already waiting were accepted during start().
+    if (!st.ready.empty() || st.error) return false;
+  }
+  st.waiter = h;
+  st.waiting = this;
+  st.wake_waiting = [](void* self) noexcept {
+    auto* a = static_cast<AcceptAwaitable*>(self);
+    Scheduler& s = Scheduler::current();
+    if (a->TimerNode::armed()) s.timers().disarm(*a);
+    a->state_->waiting = nullptr;
+    s.schedule(a->state_->waiter);
+  };
+  if (!deadline_.is_never()) Scheduler::current().timers().arm(*this, deadline_.at, &AcceptAwaitable::deadline_passed);
+  return true;
+}
+
+void Listener::AcceptAwaitable::deadline_passed(TimerNode& n, bool) noexcept {
+  auto& a = static_cast<AcceptAwaitable&>(n);
+  a.timed_out_ = true;
+  a.state_->waiting = nullptr;
+  Scheduler::current().schedule(a.state_->waiter);
+}
+
+Result<TcpStream> Listener::AcceptAwaitable::await_resume() {
+  if (!state_) return errno_code(-EBADF);
+  detail::AcceptState& st = *state_;
+  if (!st.ready.empty()) {
+    int fd = st.ready.front();
+    st.ready.pop_front();
+    return TcpStream(Socket(fd));
+  }
+  if (st.error) return errno_code(-std::exchange(st.error, 0));
+  if (timed_out_) return errno_code(-ETIMEDOUT);
+  return errno_code(-ECANCELED);
+}
+
+}  // namespace hellepoll

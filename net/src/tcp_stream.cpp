@@ -1,0 +1,87 @@
+#include "hellepoll/net/tcp_stream.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace hellepoll {
+
+Task<Result<TcpStream>> TcpStream::connect(SocketAddress to, Deadline deadline) {
+  auto sock = Socket::open_tcp(to.family());
+  if (!sock) co_return sock.error();
+  int r = co_await io::connect(sock->fd(), to.data(), to.size(), deadline);
+  if (r < 0) co_return errno_code(r);
+  co_return TcpStream(std::move(*sock));
+}
+
+Task<Result<void>> TcpStream::recv_exact(std::span<std::byte> buf, Deadline d) {
+  while (!buf.empty()) {
+    auto n = co_await recv(buf, d);
+    if (!n) co_return n.error();
+    if (*n == 0) co_return make_error_code(net_errc::end_of_stream);
+    buf = buf.subspan(*n);
+  }
+  co_return Result<void>{};
+}
+
+Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Deadline d) {
+  while (!data.empty()) {
+    auto n = co_await send(data.data(), data.size(), d);
+    if (!n) co_return n.error();
+    data = data.subspan(*n);
+  }
+  co_return Result<void>{};
+}
+
+Task<Result<void>> TcpStream::send_all(std::string_view data, Deadline d) {
+  return send_all(std::as_bytes(std::span(data.data(), data.size())), d);
+}
+
+Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Deadline d) {
+  while (!iov.empty()) {
+    auto n = co_await writev(iov, d);
+    if (!n) co_return n.error();
+    std::size_t done = *n;
+    while (!iov.empty() && done >= iov.front().iov_len) {
+      done -= iov.front().iov_len;
+      iov = iov.subspan(1);
+    }
+    if (!iov.empty()) {
+      iov.front().iov_base = static_cast<char*>(iov.front().iov_base) + done;
+      iov.front().iov_len -= done;
+    }
+  }
+  co_return Result<void>{};
+}
+
+Result<void> TcpStream::shutdown(int how) noexcept {
+  if (::shutdown(fd(), how) < 0) return errno_code(-errno);
+  return {};
+}
+
+Task<void> TcpStream::close() {
+  int fd = socket_.release();
+  if (fd < 0) co_return;
+  Scheduler::current().backend().forget_fd(fd);
+  (void)co_await io::close(fd);
+}
+
+Result<SocketAddress> TcpStream::peer_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return errno_code(-errno);
+  return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Result<SocketAddress> TcpStream::local_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return errno_code(-errno);
+  return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Result<void> TcpStream::set_nodelay(bool on) noexcept { return socket_.set_option(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0); }
+
+}  // namespace hellepoll

@@ -1,0 +1,66 @@
+// The one seam between the portable runtime and the kernel.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hellepoll/operation.hpp"
+
+namespace hellepoll {
+
+enum class BackendKind { auto_detect, uring, epoll };
+
+std::string_view to_string(BackendKind k) noexcept;
+// Parses "auto", "uring" (or "io_uring"), "epoll"; throws std::invalid_argument naming
+// the bad value otherwise.
+BackendKind parse_backend_kind(std::string_view name);
+// The backend a program should use: the command-line flag if given, else the
+// HELLEPOLL_BACKEND environment variable, else auto.
+BackendKind backend_kind_from(std::optional<std::string_view> flag);
+
+struct BackendOptions {
+  unsigned ring_entries = 1024;  // io_uring SQ size; the CQ gets 8x that
+  unsigned file_threads = 4;     // epoll: worker threads for regular-file operations
+  unsigned file_queue = 4096;    // epoll: bound on queued file operations
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual BackendKind kind() const noexcept = 0;
+  // A human-readable line: which backend and with which features.
+  virtual std::string describe() const = 0;
+  // epoll needs O_NONBLOCK sockets; io_uring wants blocking ones (non-blocking sockets
+  // under io_uring return spurious EAGAIN from accept under load).
+  virtual bool wants_nonblocking_sockets() const noexcept = 0;
+
+  // Starts `op`. Returns true when it completed at once, in which case on_complete is
+  // NOT called and the result was passed through `inline_result`. Otherwise the op is in
+  // flight and on_complete runs later, on the scheduler's thread.
+  virtual bool submit(Operation& op, int& inline_result) = 0;
+  // Asks for `op` to be cancelled. It still completes, with -ECANCELED or its real result.
+  virtual void cancel(Operation& op) = 0;
+  // Cancels everything in flight (scheduler shutdown).
+  virtual void cancel_all() = 0;
+  // Flushes submissions and delivers completions. Blocks for at most `timeout`
+  // (nullopt: until something completes or wake() is called; zero: not at all).
+  virtual void poll(std::optional<std::chrono::nanoseconds> timeout) = 0;
+  // Thread-safe: makes a blocked poll() return.
+  virtual void wake() noexcept = 0;
+  // Operations submitted and not yet finally completed (wake-up machinery excluded).
+  virtual std::size_t in_flight() const noexcept = 0;
+  // Forget what the backend knows about `fd` before it is closed synchronously.
+  virtual void forget_fd(int fd) noexcept = 0;
+};
+
+// Creates the backend for `kind`. For auto_detect, probes io_uring and falls back to
+// epoll with one log line saying why; for uring, throws std::system_error with a clear
+// message when io_uring is unavailable.
+std::unique_ptr<Backend> make_backend(BackendKind kind, const BackendOptions& options = {});
+
+}  // namespace hellepoll

@@ -1,0 +1,171 @@
+// Awaitables for single I/O operations, returning the raw result: the syscall's value or
+// -errno. Higher layers (net/, file.hpp) wrap these into typed results.
+//
+//   int n = co_await io::recv(fd, buf, sizeof buf, 0, Deadline::after(5s));
+//   if (n == -ETIMEDOUT) ...
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cassert>
+#include <cerrno>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+
+#include "hellepoll/clock.hpp"
+#include "hellepoll/operation.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/timer_queue.hpp"
+
+namespace hellepoll {
+
+// The operation state and the awaiter in one object, living in the awaiting frame.
+class OpAwaitable : protected Operation, private TimerNode {
+ public:
+  OpAwaitable(OpCode op_code, int op_fd, Deadline deadline = {}) noexcept : deadline_(deadline) {
+    code = op_code;
+    fd = op_fd;
+    on_complete = &OpAwaitable::completed;
+  }
+  OpAwaitable(const OpAwaitable&) = delete;
+  OpAwaitable& operator=(const OpAwaitable&) = delete;
+  ~OpAwaitable() {
+    assert(!in_flight_ && "an operation's frame was destroyed while the kernel held it");
+    if (TimerNode::armed()) Scheduler::current().timers().disarm(*this);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    waiter_ = h;
+    Scheduler& s = Scheduler::current();
+    if (s.start(*this, result_)) return false;  // finished at once: no suspension
+#ifndef NDEBUG
+    in_flight_ = true;
+#endif
+    if (!deadline_.is_never()) s.timers().arm(*this, deadline_.at, &OpAwaitable::deadline_passed);
+    return true;
+  }
+  int await_resume() const noexcept { return result_; }
+
+ protected:
+  // Lets wrappers fill in the operation's arguments.
+  Operation& op() noexcept { return *this; }
+
+ private:
+  static void completed(Operation& o, int res, std::uint32_t) noexcept {
+    auto& self = static_cast<OpAwaitable&>(o);
+#ifndef NDEBUG
+    self.in_flight_ = false;
+#endif
+    Scheduler& s = Scheduler::current();
+    if (self.TimerNode::armed()) s.timers().disarm(self);
+    self.result_ = (self.timed_out_ && res == -ECANCELED) ? -ETIMEDOUT : res;
+    s.schedule(self.waiter_);
+  }
+  static void deadline_passed(TimerNode& n, bool scheduler_stopping) noexcept {
+    if (scheduler_stopping) return;  // the scheduler cancels every operation itself
+    auto& self = static_cast<OpAwaitable&>(n);
+    self.timed_out_ = true;
+    Scheduler::current().backend().cancel(self);
+  }
+
+  std::coroutine_handle<> waiter_;
+  Deadline deadline_;
+  int result_ = 0;
+  bool timed_out_ = false;
+#ifndef NDEBUG
+  bool in_flight_ = false;
+#endif
+};
+
+namespace io {
+
+inline OpAwaitable nop() { return OpAwaitable(OpCode::nop, -1); }
+
+struct AcceptOp : OpAwaitable {
+  AcceptOp(int listen_fd, sockaddr* addr, socklen_t* addrlen, Deadline d) : OpAwaitable(OpCode::accept, listen_fd, d) {
+    op().ptr = addr;
+    op().ptr2 = addrlen;
+  }
+};
+inline AcceptOp accept(int listen_fd, sockaddr* addr = nullptr, socklen_t* addrlen = nullptr, Deadline d = {}) {
+  return AcceptOp(listen_fd, addr, addrlen, d);
+}
+
+struct ConnectOp : OpAwaitable {
+  ConnectOp(int fd, const sockaddr* addr, socklen_t len, Deadline d) : OpAwaitable(OpCode::connect, fd, d) {
+    op().ptr = const_cast<sockaddr*>(addr);
+    op().len = len;
+  }
+};
+inline ConnectOp connect(int fd, const sockaddr* addr, socklen_t len, Deadline d = {}) {
+  return ConnectOp(fd, addr, len, d);
+}
+
+struct BufferOp : OpAwaitable {
+  BufferOp(OpCode c, int fd, const void* buf, std::size_t len, std::uint32_t flags, std::uint64_t offset, Deadline d)
+      : OpAwaitable(c, fd, d) {
+    op().ptr = const_cast<void*>(buf);
+    op().len = len;
+    op().flags = flags;
+    op().offset = offset;
+  }
+};
+inline BufferOp recv(int fd, void* buf, std::size_t len, int flags = 0, Deadline d = {}) {
+  return BufferOp(OpCode::recv, fd, buf, len, static_cast<std::uint32_t>(flags), 0, d);
+}
+inline BufferOp send(int fd, const void* buf, std::size_t len, int flags = 0, Deadline d = {}) {
+  return BufferOp(OpCode::send, fd, buf, len, static_cast<std::uint32_t>(flags), 0, d);
+}
+inline BufferOp read_at(int fd, void* buf, std::size_t len, std::uint64_t offset) {
+  return BufferOp(OpCode::read_at, fd, buf, len, 0, offset, {});
+}
+inline BufferOp write_at(int fd, const void* buf, std::size_t len, std::uint64_t offset) {
+  return BufferOp(OpCode::write_at, fd, buf, len, 0, offset, {});
+}
+
+// sendmsg with a gather list: one system call (or SQE) for a whole response.
+struct SendmsgOp : OpAwaitable {
+  SendmsgOp(int fd, const iovec* iov, std::size_t iovcnt, int flags, Deadline d) : OpAwaitable(OpCode::sendmsg, fd, d) {
+    msg_.msg_iov = const_cast<iovec*>(iov);
+    msg_.msg_iovlen = iovcnt;
+    op().flags = static_cast<std::uint32_t>(flags);
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    op().ptr = &msg_;  // here, not in the constructor: the object has its final address now
+    return OpAwaitable::await_suspend(h);
+  }
+  msghdr msg_{};
+};
+inline SendmsgOp sendmsg(int fd, const iovec* iov, std::size_t iovcnt, int flags = 0, Deadline d = {}) {
+  return SendmsgOp(fd, iov, iovcnt, flags, d);
+}
+
+struct FdOp : OpAwaitable {
+  FdOp(OpCode c, int fd, std::uint32_t flags) : OpAwaitable(c, fd) { op().flags = flags; }
+};
+inline FdOp shutdown(int fd, int how) { return FdOp(OpCode::shutdown, fd, static_cast<std::uint32_t>(how)); }
+inline FdOp close(int fd) { return FdOp(OpCode::close, fd, 0); }
+inline FdOp fsync(int fd, bool data_only = false) { return FdOp(OpCode::fsync, fd, data_only ? 1u : 0u); }
+
+struct PathOp : OpAwaitable {
+  PathOp(OpCode c, int dirfd, const char* path, std::uint32_t flags, std::uint64_t len, void* out)
+      : OpAwaitable(c, dirfd) {
+    op().ptr = const_cast<char*>(path);
+    op().flags = flags;
+    op().len = len;
+    op().ptr2 = out;
+  }
+};
+// `path` must stay alive until the operation completes.
+inline PathOp openat(int dirfd, const char* path, int flags, unsigned mode = 0) {
+  return PathOp(OpCode::openat, dirfd, path, static_cast<std::uint32_t>(flags), mode, nullptr);
+}
+// `out` is a struct statx*.
+inline PathOp statx(int dirfd, const char* path, int flags, unsigned mask, void* out) {
+  return PathOp(OpCode::statx, dirfd, path, static_cast<std::uint32_t>(flags), mask, out);
+}
+
+}  // namespace io
+}  // namespace hellepoll

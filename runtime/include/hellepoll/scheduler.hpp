@@ -1,0 +1,156 @@
+// One Scheduler per thread, never shared: a ready queue of coroutines, a timer heap and
+// one Backend. Its loop runs the ready coroutines, fires due timers, then submits and
+// waits for completions in one call to the backend.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "hellepoll/backend.hpp"
+#include "hellepoll/task.hpp"
+#include "hellepoll/timer_queue.hpp"
+
+namespace hellepoll {
+
+struct SchedulerOptions {
+  BackendKind backend = BackendKind::auto_detect;
+  BackendOptions backend_options{};
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options = {});
+  explicit Scheduler(BackendKind kind);
+  // Adopts a backend built elsewhere (tests inject one).
+  explicit Scheduler(std::unique_ptr<Backend> backend);
+  // Stops: cancels what is in flight, lets coroutines unwind, then destroys the frames
+  // of detached tasks that can never finish. Nothing leaks.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // The scheduler of the calling thread; throws std::logic_error when there is none.
+  static Scheduler& current();
+  static Scheduler* current_or_null() noexcept { return current_; }
+
+  Backend& backend() noexcept { return *backend_; }
+  BackendKind backend_kind() const noexcept { return backend_->kind(); }
+  TimerQueue& timers() noexcept { return timers_; }
+
+  // Runs `task` detached: the scheduler owns it until it finishes; an exception that
+  // escapes it is logged, not lost.
+  void spawn(Task<void> task);
+  // Runs the loop until `task` completes and returns its result (or rethrows).
+  template <typename T>
+  T block_on(Task<T> task);
+  // Runs the loop until stop() is called and every coroutine has unwound.
+  void run();
+  // Cancels every operation in flight and every timer; later operations fail at once
+  // with ECANCELED. Call on this scheduler's thread (from elsewhere: post a stop).
+  void stop() noexcept;
+  bool stopping() const noexcept { return stopping_; }
+
+  // Runs `fn` on this scheduler's thread soon; callable from any thread, wakes a
+  // scheduler blocked in the kernel.
+  void post(std::function<void()> fn);
+
+  // Queues a coroutine to be resumed by the loop (never resumed inline).
+  void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
+  // Starts an operation. Returns true when it finished at once (result in `result`).
+  bool start(Operation& op, int& result) {
+    if (stopping_) [[unlikely]] {
+      result = -125;  // -ECANCELED, spelled out to keep <cerrno> out of this header
+      return true;
+    }
+    return backend_->submit(op, result);
+  }
+
+  std::size_t detached_count() const noexcept { return detached_.size(); }
+  std::size_t ready_count() const noexcept { return ready_.size(); }
+
+ private:
+  template <typename T>
+  struct Outcome;
+  template <typename T>
+  static Task<void> run_into(Task<T> task, Outcome<T>* out);
+
+  // One loop turn is run_ready() then wait_for_completions(); callers check their exit
+  // condition in between, never after blocking.
+  void run_ready();
+  void wait_for_completions();
+  void run_posted();
+  void shutdown() noexcept;
+  bool quiescent() const noexcept;
+
+  static thread_local Scheduler* current_;
+
+  std::unique_ptr<Backend> backend_;
+  TimerQueue timers_;
+  std::vector<std::coroutine_handle<>> ready_;
+  std::vector<std::coroutine_handle<>> running_;
+  detail::DetachedList detached_;
+  bool stopping_ = false;
+
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::atomic<bool> wake_pending_{false};
+};
+
+// Detaches `task` onto the current thread's scheduler.
+inline void spawn(Task<void> task) { Scheduler::current().spawn(std::move(task)); }
+
+template <typename T>
+struct Scheduler::Outcome {
+  std::optional<T> value;
+  std::exception_ptr error;
+  bool done = false;
+};
+template <>
+struct Scheduler::Outcome<void> {
+  std::exception_ptr error;
+  bool done = false;
+};
+
+template <typename T>
+Task<void> Scheduler::run_into(Task<T> task, Outcome<T>* out) {
+  try {
+    if constexpr (std::is_void_v<T>) co_await std::move(task);
+    else out->value.emplace(co_await std::move(task));
+  } catch (...) {
+    out->error = std::current_exception();
+  }
+  out->done = true;
+}
+
+template <typename T>
+T Scheduler::block_on(Task<T> task) {
+  Outcome<T> out;
+  Task<void> wrapper = run_into(std::move(task), &out);
+  auto h = wrapper.release();
+  schedule(h);
+  for (;;) {
+    run_ready();
+    if (out.done) break;
+    wait_for_completions();
+  }
+  h.destroy();  // finished (suspended at its final point): free the frame
+  if (out.error) std::rethrow_exception(out.error);
+  if constexpr (!std::is_void_v<T>) return std::move(*out.value);
+}
+
+// Runs `task` to completion on the current thread's scheduler, creating one (backend
+// from HELLEPOLL_BACKEND, else auto) if the thread has none.
+template <typename T>
+T sync_wait(Task<T> task) {
+  if (Scheduler* s = Scheduler::current_or_null()) return s->block_on(std::move(task));
+  Scheduler s(SchedulerOptions{backend_kind_from(std::nullopt), {}});
+  return s.block_on(std::move(task));
+}
+
+}  // namespace hellepoll

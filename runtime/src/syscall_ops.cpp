@@ -1,0 +1,53 @@
+#include "syscall_ops.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace hellepoll::detail {
+namespace {
+
+long once(Operation& op) noexcept {
+  switch (op.code) {
+    case OpCode::nop: return 0;
+    case OpCode::accept:
+    case OpCode::accept_multi:
+      return ::accept4(op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2),
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    case OpCode::recv: return ::recv(op.fd, op.ptr, op.len, static_cast<int>(op.flags));
+    case OpCode::send: return ::send(op.fd, op.ptr, op.len, static_cast<int>(op.flags) | MSG_NOSIGNAL);
+    case OpCode::sendmsg:
+      return ::sendmsg(op.fd, static_cast<const msghdr*>(op.ptr), static_cast<int>(op.flags) | MSG_NOSIGNAL);
+    case OpCode::shutdown: return ::shutdown(op.fd, static_cast<int>(op.flags));
+    case OpCode::close: return ::close(op.fd);
+    case OpCode::read_at: return ::pread(op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
+    case OpCode::write_at: return ::pwrite(op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
+    case OpCode::openat:
+      return ::openat(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
+                      static_cast<mode_t>(op.len));
+    case OpCode::statx:
+      return ::statx(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),
+                     static_cast<unsigned>(op.len), static_cast<struct statx*>(op.ptr2));
+    case OpCode::fsync: return op.flags ? ::fdatasync(op.fd) : ::fsync(op.fd);
+    case OpCode::poll_read:
+    case OpCode::connect: break;
+  }
+  errno = EINVAL;
+  return -1;
+}
+
+}  // namespace
+
+int perform_syscall(Operation& op) noexcept {
+  for (;;) {
+    long r = once(op);
+    if (r >= 0) return static_cast<int>(r);
+    // close() must not be retried on EINTR: the fd is gone either way on Linux.
+    if (errno != EINTR || op.code == OpCode::close) return -errno;
+  }
+}
+
+}  // namespace hellepoll::detail

@@ -1,0 +1,298 @@
+#include "uring_backend.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <string_view>
+#include <system_error>
+
+#include "hellepoll/log.hpp"
+
+namespace hellepoll::detail {
+namespace {
+
+// The opcodes every hellepoll operation maps to; a kernel without one of them is treated
+// like a kernel without io_uring (epoll serves instead).
+constexpr struct {
+  int opcode;
+  std::string_view name;
+} required_opcodes[] = {
+    {IORING_OP_NOP, "NOP"},         {IORING_OP_ACCEPT, "ACCEPT"},   {IORING_OP_CONNECT, "CONNECT"},
+    {IORING_OP_RECV, "RECV"},       {IORING_OP_SEND, "SEND"},       {IORING_OP_SENDMSG, "SENDMSG"},
+    {IORING_OP_SHUTDOWN, "SHUTDOWN"}, {IORING_OP_CLOSE, "CLOSE"},   {IORING_OP_READ, "READ"},
+    {IORING_OP_WRITE, "WRITE"},     {IORING_OP_OPENAT, "OPENAT"},   {IORING_OP_STATX, "STATX"},
+    {IORING_OP_FSYNC, "FSYNC"},     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
+    {IORING_OP_POLL_ADD, "POLL_ADD"},
+};
+
+// user_data of SQEs whose completion nobody waits for (cancel requests).
+constexpr __u64 ignored = 0;
+
+// The kernel's sqe->len is 32 bits: a larger request is a short read/write, which callers
+// handle like any partial transfer.
+unsigned clamp_len(std::uint64_t len) noexcept { return len > (1u << 30) ? (1u << 30) : static_cast<unsigned>(len); }
+
+std::string flag_names(unsigned f) {
+  std::string s;
+  auto add = [&](unsigned bit, std::string_view name) {
+    if (!(f & bit)) return;
+    if (!s.empty()) s += '|';
+    s += name;
+  };
+  add(IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER");
+  add(IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN");
+  add(IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN");
+  add(IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL");
+  add(IORING_SETUP_CQSIZE, "CQSIZE");
+  return s.empty() ? "no flags" : s;
+}
+
+}  // namespace
+
+UringBackend::UringBackend(const BackendOptions& options) {
+  const unsigned entries = options.ring_entries ? options.ring_entries : 1024;
+  // The flag ladder: the best set the kernel accepts. EINVAL means "unknown flag", so
+  // drop the newest flags and try again; any other error is a refusal of io_uring.
+  const unsigned ladder[] = {
+      IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+      IORING_SETUP_CQSIZE,
+      0,
+  };
+  int rc = -EINVAL;
+  for (unsigned flags : ladder) {
+    io_uring_params p{};
+    p.flags = flags;
+    p.cq_entries = entries * 8;  // a CQ several times the SQ: overflow should never happen
+    rc = io_uring_queue_init_params(entries, &ring_, &p);
+    if (rc == 0) {
+      setup_flags_ = flags;
+      break;
+    }
+    if (rc != -EINVAL) break;
+  }
+  if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_setup");
+
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+  if (!probe) {
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(EOPNOTSUPP, std::generic_category(), "io_uring opcode probe");
+  }
+  for (const auto& op : required_opcodes) {
+    if (!io_uring_opcode_supported(probe, op.opcode)) {
+      io_uring_free_probe(probe);
+      io_uring_queue_exit(&ring_);
+      throw std::system_error(EOPNOTSUPP, std::generic_category(),
+                              std::string("io_uring lacks opcode IORING_OP_").append(op.name));
+    }
+  }
+  io_uring_free_probe(probe);
+
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    int e = errno;
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(e, std::generic_category(), "eventfd");
+  }
+  wake_op_.code = OpCode::read_at;
+  wake_op_.fd = wake_fd_;
+  wake_op_.ptr = &wake_value_;
+  wake_op_.len = sizeof wake_value_;
+  wake_op_.on_complete = &UringBackend::wake_completed;
+  wake_op_.ptr2 = this;
+}
+
+UringBackend::~UringBackend() {
+  // Nothing may still reference our memory when the ring goes: cancel and drain.
+  shutting_down_ = true;
+  if (wake_armed_ || in_flight_ > 0) {
+    cancel_all();
+    for (int spins = 0; (wake_armed_ || in_flight_ > 0) && spins < 1000; ++spins)
+      poll(std::chrono::milliseconds(10));
+  }
+  io_uring_queue_exit(&ring_);
+  ::close(wake_fd_);
+}
+
+std::string UringBackend::describe() const { return "io_uring (" + flag_names(setup_flags_) + ")"; }
+
+io_uring_sqe* UringBackend::next_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe) return sqe;
+  // A full SQ is an expected state: hand the batch to the kernel and take a fresh slot.
+  io_uring_submit(&ring_);
+  return io_uring_get_sqe(&ring_);
+}
+
+void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
+  switch (op.code) {
+    case OpCode::nop: io_uring_prep_nop(sqe); break;
+    case OpCode::accept:
+      io_uring_prep_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2),
+                           SOCK_CLOEXEC);
+      break;
+    case OpCode::accept_multi:
+      io_uring_prep_multishot_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2),
+                                     SOCK_CLOEXEC);
+      break;
+    case OpCode::connect:
+      io_uring_prep_connect(sqe, op.fd, static_cast<const sockaddr*>(op.ptr), static_cast<socklen_t>(op.len));
+      break;
+    case OpCode::recv:
+      io_uring_prep_recv(sqe, op.fd, op.ptr, clamp_len(op.len), static_cast<int>(op.flags));
+      break;
+    case OpCode::send:
+      io_uring_prep_send(sqe, op.fd, op.ptr, clamp_len(op.len), static_cast<int>(op.flags) | MSG_NOSIGNAL);
+      break;
+    case OpCode::sendmsg:
+      io_uring_prep_sendmsg(sqe, op.fd, static_cast<const msghdr*>(op.ptr), op.flags | MSG_NOSIGNAL);
+      break;
+    case OpCode::shutdown: io_uring_prep_shutdown(sqe, op.fd, static_cast<int>(op.flags)); break;
+    case OpCode::close: io_uring_prep_close(sqe, op.fd); break;
+    case OpCode::read_at: io_uring_prep_read(sqe, op.fd, op.ptr, clamp_len(op.len), op.offset); break;
+    case OpCode::write_at: io_uring_prep_write(sqe, op.fd, op.ptr, clamp_len(op.len), op.offset); break;
+    case OpCode::openat:
+      io_uring_prep_openat(sqe, op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
+                           static_cast<mode_t>(op.len));
+      break;
+    case OpCode::statx:
+      io_uring_prep_statx(sqe, op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),
+                          static_cast<unsigned>(op.len), static_cast<struct statx*>(op.ptr2));
+      break;
+    case OpCode::fsync: io_uring_prep_fsync(sqe, op.fd, op.flags ? IORING_FSYNC_DATASYNC : 0); break;
+    case OpCode::poll_read: io_uring_prep_poll_add(sqe, op.fd, POLLIN); break;
+  }
+  io_uring_sqe_set_data(sqe, &op);
+}
+
+bool UringBackend::submit(Operation& op, int&) {
+  ++in_flight_;
+  op.next = nullptr;
+  io_uring_sqe* sqe = waiting_head_ ? nullptr : next_sqe();
+  if (!sqe) {
+    // The kernel would not take more right now (SQ full and submit refused): keep order
+    // and retry at the next poll().
+    if (waiting_tail_) waiting_tail_->next = &op;
+    else waiting_head_ = &op;
+    waiting_tail_ = &op;
+    return false;
+  }
+  prepare(sqe, op);
+  return false;
+}
+
+void UringBackend::flush_waiting() {
+  while (waiting_head_) {
+    io_uring_sqe* sqe = next_sqe();
+    if (!sqe) return;
+    Operation* op = waiting_head_;
+    waiting_head_ = op->next;
+    if (!waiting_head_) waiting_tail_ = nullptr;
+    op->next = nullptr;
+    prepare(sqe, *op);
+  }
+}
+
+void UringBackend::cancel(Operation& op) {
+  // Still in our own queue: the kernel never saw it, so finish it here.
+  Operation* prev = nullptr;
+  for (Operation* cur = waiting_head_; cur; prev = cur, cur = cur->next) {
+    if (cur != &op) continue;
+    if (prev) prev->next = cur->next;
+    else waiting_head_ = cur->next;
+    if (waiting_tail_ == cur) waiting_tail_ = prev;
+    --in_flight_;
+    op.on_complete(op, -ECANCELED, 0);
+    return;
+  }
+  io_uring_sqe* sqe = next_sqe();
+  if (!sqe) return;  // best effort; the deadline fires again only if re-armed
+  io_uring_prep_cancel64(sqe, reinterpret_cast<__u64>(&op), 0);
+  io_uring_sqe_set_data64(sqe, ignored);
+}
+
+void UringBackend::cancel_all() {
+  shutting_down_ = true;
+  while (Operation* op = waiting_head_) {
+    waiting_head_ = op->next;
+    if (!waiting_head_) waiting_tail_ = nullptr;
+    --in_flight_;
+    op->on_complete(*op, -ECANCELED, 0);
+  }
+  io_uring_sqe* sqe = next_sqe();
+  if (!sqe) return;
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, ignored);
+  io_uring_submit(&ring_);
+}
+
+void UringBackend::arm_wake() {
+  if (wake_armed_ || shutting_down_) return;
+  io_uring_sqe* sqe = next_sqe();
+  if (!sqe) return;
+  prepare(sqe, wake_op_);
+  wake_armed_ = true;
+}
+
+void UringBackend::wake_completed(Operation& op, int, std::uint32_t) noexcept {
+  // The scheduler looks at its posted queue every turn; re-arming happens in poll().
+  static_cast<UringBackend*>(op.ptr2)->wake_armed_ = false;
+}
+
+void UringBackend::wake() noexcept {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
+void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
+  flush_waiting();
+  arm_wake();
+  int rc;
+  if (timeout && timeout->count() == 0) {
+    // Submit and collect what is done without sleeping (with DEFER_TASKRUN, completions
+    // are only posted when we enter the kernel asking for events).
+    rc = io_uring_submit_and_get_events(&ring_);
+  } else {
+    __kernel_timespec ts{};
+    if (timeout) {
+      ts.tv_sec = timeout->count() / 1'000'000'000;
+      ts.tv_nsec = timeout->count() % 1'000'000'000;
+    }
+    io_uring_cqe* cqe = nullptr;
+    rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+  }
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+    throw std::system_error(-rc, std::generic_category(), "io_uring_enter");
+  reap();
+}
+
+void UringBackend::reap() {
+  for (;;) {
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      const __u64 data = cqe->user_data;
+      if (data == ignored || data == LIBURING_UDATA_TIMEOUT) continue;
+      auto* op = reinterpret_cast<Operation*>(data);
+      std::uint32_t flags = 0;
+      if (cqe->flags & IORING_CQE_F_MORE) flags |= completion_more;
+      else if (op != &wake_op_) --in_flight_;
+      op->on_complete(*op, cqe->res, flags);
+    }
+    io_uring_cq_advance(&ring_, seen);
+    // Completions the kernel could not fit in the CQ wait in its overflow list (we never
+    // drop them: IORING_FEAT_NODROP); flush them in now rather than stalling.
+    if (!(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) return;
+    ++cq_overflows_;
+    io_uring_get_events(&ring_);
+  }
+}
+
+}  // namespace hellepoll::detail

@@ -1,0 +1,152 @@
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstddef>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "hellepoll/backend.hpp"
+#include "hellepoll/log.hpp"
+#include "support/backends.hpp"
+
+using namespace hellepoll;
+
+namespace {
+
+// Makes io_uring_setup fail with EPERM in this process, as a container's seccomp
+// profile does.
+bool refuse_io_uring_with_seccomp() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+struct ChildResult {
+  int exit_code;
+  std::string stderr_text;
+};
+
+// Runs `body` in a forked child with io_uring refused; the child's stderr is captured.
+template <typename F>
+ChildResult in_child_without_io_uring(F body) {
+  int pipefd[2];
+  BOOST_REQUIRE(::pipe(pipefd) == 0);
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(pipefd[1], STDERR_FILENO);
+    ::close(pipefd[0]);
+    if (!refuse_io_uring_with_seccomp()) ::_exit(90);
+    ::_exit(body());
+  }
+  ::close(pipefd[1]);
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+}
+
+struct EnvVar {
+  EnvVar(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~EnvVar() {
+    if (had_) ::setenv(name_, old_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(backend_selection)
+
+BOOST_AUTO_TEST_CASE(names_parse_and_print) {
+  BOOST_TEST(parse_backend_kind("auto") == BackendKind::auto_detect);
+  BOOST_TEST(parse_backend_kind("uring") == BackendKind::uring);
+  BOOST_TEST(parse_backend_kind("io_uring") == BackendKind::uring);
+  BOOST_TEST(parse_backend_kind("epoll") == BackendKind::epoll);
+  BOOST_CHECK_EXCEPTION(parse_backend_kind("kqueue"), std::invalid_argument, [](const std::invalid_argument& e) {
+    return std::string(e.what()).find("kqueue") != std::string::npos;
+  });
+  BOOST_TEST(to_string(BackendKind::uring) == "uring");
+}
+
+BOOST_AUTO_TEST_CASE(flag_beats_environment_beats_auto) {
+  {
+    EnvVar env("HELLEPOLL_BACKEND", nullptr);
+    BOOST_TEST(backend_kind_from(std::nullopt) == BackendKind::auto_detect);
+  }
+  {
+    EnvVar env("HELLEPOLL_BACKEND", "epoll");
+    BOOST_TEST(backend_kind_from(std::nullopt) == BackendKind::epoll);
+    BOOST_TEST(backend_kind_from("uring") == BackendKind::uring);
+  }
+  {
+    EnvVar env("HELLEPOLL_BACKEND", "bogus");
+    BOOST_CHECK_THROW(backend_kind_from(std::nullopt), std::invalid_argument);
+  }
+}
+
+BOOST_DATA_TEST_CASE(each_backend_can_be_forced, test::backends, backend) {
+  auto b = make_backend(backend);
+  BOOST_TEST(b->kind() == backend);
+  BOOST_TEST(!b->describe().empty());
+}
+
+BOOST_AUTO_TEST_CASE(auto_prefers_io_uring_where_the_kernel_allows_it) {
+  auto b = make_backend(BackendKind::auto_detect);
+  BOOST_TEST(b->kind() == BackendKind::uring);
+  BOOST_TEST(b->describe().find("io_uring") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(forcing_uring_where_it_is_refused_is_a_clear_error) {
+  auto r = in_child_without_io_uring([] {
+    try {
+      make_backend(BackendKind::uring);
+      return 1;  // must not succeed
+    } catch (const std::system_error& e) {
+      std::string what = e.what();
+      if (e.code().value() != EPERM) return 2;
+      if (what.find("io_uring backend requested but unavailable") == std::string::npos) return 3;
+      return 0;
+    }
+  });
+  BOOST_TEST(r.exit_code == 0, "child exit code " << r.exit_code << ", stderr: " << r.stderr_text);
+}
+
+BOOST_AUTO_TEST_CASE(auto_falls_back_to_epoll_with_one_log_line) {
+  auto r = in_child_without_io_uring([] {
+    auto b = make_backend(BackendKind::auto_detect);
+    return b->kind() == BackendKind::epoll ? 0 : 1;
+  });
+  BOOST_TEST(r.exit_code == 0, "child exit code " << r.exit_code);
+  BOOST_TEST(r.stderr_text.find("io_uring unavailable") != std::string::npos, r.stderr_text);
+  BOOST_TEST(r.stderr_text.find("using epoll") != std::string::npos, r.stderr_text);
+  BOOST_TEST(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1, r.stderr_text);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,173 @@
+#include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "hellepoll/io.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/sleep.hpp"
+#include "support/backends.hpp"
+
+using namespace hellepoll;
+using namespace std::chrono_literals;
+
+namespace {
+
+Task<void> bump(int* counter) {
+  co_await yield();
+  ++*counter;
+}
+
+Task<void> bump_after(int* counter, Duration d) {
+  co_await sleep_for(d);
+  ++*counter;
+}
+
+int open_fd_count() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(scheduler)
+
+BOOST_DATA_TEST_CASE(hundred_thousand_spawned_tasks_complete, test::backends, backend) {
+  Scheduler s(backend);
+  int counter = 0;
+  for (int i = 0; i < 100'000; ++i) s.spawn(bump(&counter));
+  BOOST_TEST(s.detached_count() == 100'000u);
+  s.block_on([](int* c) -> Task<void> {
+    while (*c < 100'000) co_await sleep_for(1ms);
+  }(&counter));
+  BOOST_TEST(counter == 100'000);
+  BOOST_TEST(s.detached_count() == 0u);
+}
+
+BOOST_DATA_TEST_CASE(an_exception_in_a_detached_task_is_logged_and_the_loop_goes_on, test::backends, backend) {
+  Scheduler s(backend);
+  s.spawn([]() -> Task<void> {
+    co_await yield();
+    throw std::runtime_error("detached failure (expected in this test)");
+  }());
+  int counter = 0;
+  s.spawn(bump_after(&counter, 5ms));
+  s.block_on([](int* c) -> Task<void> {
+    while (*c == 0) co_await sleep_for(1ms);
+  }(&counter));
+  BOOST_TEST(counter == 1);
+  BOOST_TEST(s.detached_count() == 0u);
+}
+
+BOOST_DATA_TEST_CASE(post_from_another_thread_wakes_a_blocked_scheduler, test::backends, backend) {
+  Scheduler s(backend);
+  std::atomic<int> ran{0};
+  std::stop_source wake_the_sleeper;
+  // The scheduler's only task sleeps for 10 s, so it blocks in the kernel; only the
+  // posted functions can end the sleep early (request_stop runs on the scheduler thread).
+  std::thread poster([&] {
+    std::this_thread::sleep_for(50ms);
+    for (int i = 0; i < 1000; ++i) s.post([&] { ran.fetch_add(1); });
+    s.post([&] { wake_the_sleeper.request_stop(); });
+  });
+  auto start = Clock::now();
+  int r = s.block_on([](std::stop_token t) -> Task<int> { co_return co_await sleep_for(10s, t); }(
+      wake_the_sleeper.get_token()));
+  poster.join();
+  BOOST_TEST(r == -ECANCELED);
+  BOOST_TEST(ran.load() == 1000);
+  BOOST_TEST((Clock::now() - start < 5s));
+}
+
+BOOST_DATA_TEST_CASE(posting_from_many_threads_loses_nothing, test::backends, backend) {
+  Scheduler s(backend);
+  int ran = 0;  // only touched on the scheduler's thread
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10'000; ++i) s.post([&] { ++ran; });
+    });
+  s.block_on([](int* r) -> Task<void> {
+    while (*r < 40'000) co_await sleep_for(1ms);
+  }(&ran));
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ran == 40'000);
+}
+
+BOOST_DATA_TEST_CASE(stop_cancels_in_flight_operations_and_frames_unwind, test::backends, backend) {
+  const int fds_before = open_fd_count();
+  int unwound = 0;
+  int results_cancelled = 0;
+  {
+    Scheduler s(backend);
+    struct Guard {
+      int* n;
+      ~Guard() { ++*n; }
+    };
+    for (int i = 0; i < 50; ++i) {
+      s.spawn([](int* unwound_count, int* cancelled) -> Task<void> {
+        Guard g{unwound_count};
+        int sv[2];
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+        char buf[16];
+        int r = co_await io::recv(sv[0], buf, sizeof buf);  // nobody ever writes
+        if (r == -ECANCELED) ++*cancelled;
+        Scheduler::current().backend().forget_fd(sv[0]);
+        ::close(sv[0]);
+        ::close(sv[1]);
+      }(&unwound, &results_cancelled));
+      s.spawn([](int* unwound_count) -> Task<void> {
+        Guard g{unwound_count};
+        co_await sleep_for(1h);
+      }(&unwound));
+    }
+    // And tasks suspended on something that never happens: destroyed at shutdown.
+    s.spawn([](int* unwound_count) -> Task<void> {
+      Guard g{unwound_count};
+      co_await std::suspend_always{};
+    }(&unwound));
+    s.block_on([]() -> Task<void> { co_await sleep_for(20ms); }());
+    BOOST_TEST(s.detached_count() == 101u);
+    s.stop();
+    s.run();  // returns once everything has unwound
+    BOOST_TEST(results_cancelled == 50);
+    BOOST_TEST(unwound == 100);
+  }
+  BOOST_TEST(unwound == 101);  // the destructor freed the stuck frame too
+  BOOST_TEST(open_fd_count() == fds_before);
+}
+
+BOOST_DATA_TEST_CASE(operations_after_stop_fail_at_once_with_ecanceled, test::backends, backend) {
+  Scheduler s(backend);
+  s.stop();
+  int r = s.block_on([]() -> Task<int> { co_return co_await io::nop(); }());
+  BOOST_TEST(r == -ECANCELED);
+  int slept = s.block_on([]() -> Task<int> { co_return co_await sleep_for(1h); }());
+  BOOST_TEST(slept == -ECANCELED);
+}
+
+BOOST_AUTO_TEST_CASE(only_one_scheduler_per_thread) {
+  Scheduler a(BackendKind::epoll);
+  BOOST_CHECK_THROW(Scheduler b(BackendKind::epoll), std::logic_error);
+  BOOST_TEST(&Scheduler::current() == &a);
+}
+
+BOOST_DATA_TEST_CASE(nop_round_trips_through_the_backend, test::backends, backend) {
+  Scheduler s(backend);
+  int total = s.block_on([]() -> Task<int> {
+    int sum = 0;
+    for (int i = 0; i < 10'000; ++i) sum += co_await io::nop() == 0;
+    co_return sum;
+  }());
+  BOOST_TEST(total == 10'000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
