@@ -1,0 +1,58 @@
+// What a handler sees of a request: the parsed head (views into the connection's buffer,
+// valid for the duration of the handler), the route's {parameters} and the body.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hellepoll/http/parser.hpp"
+#include "hellepoll/net/address.hpp"
+
+namespace hellepoll::http {
+
+class Request {
+ public:
+  Request(const RequestHead& head, std::string_view body, int fd) noexcept : head_(&head), body_(body), fd_(fd) {}
+
+  std::string_view method() const noexcept { return head_->method; }
+  Method method_kind() const noexcept { return head_->method_kind; }
+  std::string_view target() const noexcept { return head_->target; }
+  std::string_view path() const noexcept { return head_->path; }
+  std::string_view query() const noexcept { return head_->query; }
+  int version_minor() const noexcept { return head_->version_minor; }
+  std::string_view host() const noexcept { return head_->host; }
+  bool keep_alive() const noexcept { return head_->keep_alive; }
+
+  // First header with this name, case-insensitive.
+  std::optional<std::string_view> header(std::string_view name) const noexcept { return head_->find(name); }
+  std::span<const Header> headers() const noexcept { return head_->headers; }
+
+  // A {name} segment of the route that matched, percent-decoded; empty if absent.
+  std::string_view param(std::string_view name) const noexcept {
+    for (const auto& [k, v] : params_)
+      if (k == name) return v;
+    return {};
+  }
+  // The request body, complete (chunked bodies are already decoded).
+  std::string_view body() const noexcept { return body_; }
+  // The client's address (looked up on first use: most handlers never ask).
+  const SocketAddress& peer() const;
+  const RequestHead& head() const noexcept { return *head_; }
+
+  void set_body(std::string_view body) noexcept { body_ = body; }
+  // Set by the router.
+  std::vector<std::pair<std::string, std::string>>& params() noexcept { return params_; }
+
+ private:
+  const RequestHead* head_;
+  std::string_view body_;
+  int fd_;
+  mutable std::optional<SocketAddress> peer_;
+  std::vector<std::pair<std::string, std::string>> params_;
+};
+
+}  // namespace hellepoll::http

@@ -1,0 +1,83 @@
+// A buffered response: status, headers, body. The framework adds Content-Length, Date,
+// Server and Connection, so a handler cannot send framing headers twice or contradict
+// them.
+//
+//   co_return Response::text("Hello, World!");
+//   co_return Response::json(R"({"ok":true})", 201).header("Location", "/items/7");
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hellepoll::http {
+
+// A byte range of an open file to send as (part of) the body, by sendfile/splice or
+// pooled reads. The response owns the fd and closes it.
+struct FileBody {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+class Response {
+ public:
+  explicit Response(int status = 200) noexcept : status_(status) {}
+  Response(Response&&) noexcept;
+  Response& operator=(Response&&) noexcept;
+  Response(const Response&) = delete;
+  Response& operator=(const Response&) = delete;
+  ~Response();
+
+  static Response text(std::string body, int status = 200);
+  static Response html(std::string body, int status = 200);
+  static Response json(std::string body, int status = 200);
+  // A short text/plain reply whose body is the reason phrase plus an optional detail.
+  static Response error(int status, std::string_view detail = {});
+
+  // Adds a header. Throws std::invalid_argument for a name that is not a token, a value
+  // with CR, LF or NUL, or a header the framework owns (Content-Length,
+  // Transfer-Encoding, Connection).
+  Response& header(std::string_view name, std::string_view value);
+  Response& content_type(std::string_view type);
+  Response& body(std::string b) noexcept {
+    body_ = std::move(b);
+    return *this;
+  }
+  Response& status(int s) noexcept {
+    status_ = s;
+    return *this;
+  }
+  // The body is this range of a file instead of body(); takes ownership of the fd.
+  Response& file(FileBody f) noexcept;
+  // Asks the connection to close after this response.
+  Response& close_connection() noexcept {
+    close_ = true;
+    return *this;
+  }
+
+  int status() const noexcept { return status_; }
+  const std::string& body() const noexcept { return body_; }
+  std::string& body() noexcept { return body_; }
+  std::string_view content_type() const noexcept { return content_type_; }
+  const std::string& extra_headers() const noexcept { return headers_; }  // "Name: value\r\n"...
+  bool has_date() const noexcept { return has_date_; }
+  bool has_server() const noexcept { return has_server_; }
+  bool wants_close() const noexcept { return close_; }
+  const FileBody* file_body() const noexcept { return file_.fd >= 0 ? &file_ : nullptr; }
+  // The length Content-Length will announce.
+  std::uint64_t content_length() const noexcept { return file_.fd >= 0 ? file_.length : body_.size(); }
+
+ private:
+  int status_;
+  bool has_date_ = false;
+  bool has_server_ = false;
+  bool close_ = false;
+  std::string_view content_type_;  // points at a literal or at owned_type_
+  std::string owned_type_;
+  std::string headers_;
+  std::string body_;
+  FileBody file_;
+};
+
+}  // namespace hellepoll::http

@@ -1,0 +1,66 @@
+// Routes requests by method and path. Patterns, tried in this order:
+//   "/about"          exact
+//   "/users/{id}"     {name} segments (the value is available as req.param("id"))
+//   "/static/*"       prefix (stem): the longest matching prefix wins
+//   Router::regex(...) a std::regex over the whole path, as the last resort
+// No route for the path: 404. A route for the path but not for the method: 405 with an
+// Allow header. A method no route knows: 501. HEAD is served by GET routes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hellepoll/http/request.hpp"
+#include "hellepoll/http/response.hpp"
+#include "hellepoll/http/response_stream.hpp"
+#include "hellepoll/task.hpp"
+
+namespace hellepoll::http {
+
+using Handler = std::function<Task<Response>(Request&)>;
+using StreamHandler = std::function<Task<void>(Request&, ResponseStream&)>;
+
+struct Route {
+  std::string method;   // "GET", ... or "*" for any method
+  std::string pattern;  // as registered, for logs
+  Handler handler;
+  StreamHandler stream_handler;
+  std::uint64_t max_body = 0;  // 0: the server's limit
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  Route& add(std::string_view method, std::string_view pattern, Handler h);
+  Route& add_stream(std::string_view method, std::string_view pattern, StreamHandler h);
+  Route& add_regex(std::string_view method, std::string_view regex, Handler h);
+  Route& get(std::string_view pattern, Handler h) { return add("GET", pattern, std::move(h)); }
+  Route& post(std::string_view pattern, Handler h) { return add("POST", pattern, std::move(h)); }
+  Route& put(std::string_view pattern, Handler h) { return add("PUT", pattern, std::move(h)); }
+  Route& del(std::string_view pattern, Handler h) { return add("DELETE", pattern, std::move(h)); }
+  Route& get_stream(std::string_view pattern, StreamHandler h) { return add_stream("GET", pattern, std::move(h)); }
+
+  struct Match {
+    const Route* route = nullptr;  // null: see status
+    int status = 200;              // 404, 405 or 501 when route is null
+    std::string allow;             // for 405: "GET, HEAD"
+  };
+  // Fills `params` with the {name} values of the matching route.
+  Match match(std::string_view method, std::string_view path,
+              std::vector<std::pair<std::string, std::string>>& params) const;
+
+ private:
+  struct Entry;
+  Route& insert(std::string_view method, std::string_view pattern, int kind);
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+}  // namespace hellepoll::http

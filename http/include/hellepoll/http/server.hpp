@@ -1,0 +1,103 @@
+// The HTTP/1.1 server: N threads, each with its own Scheduler and a SO_REUSEPORT
+// listener; SIGINT/SIGTERM stop accepting, let in-flight requests finish within a grace
+// period, then return 0.
+//
+//   Router router;
+//   router.get("/", [](Request&) -> Task<Response> { co_return Response::text("Hello, World!"); });
+//   ServerOptions options;
+//   options.threads = 2;
+//   return Server(std::move(router), options).run();
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hellepoll/backend.hpp"
+#include "hellepoll/clock.hpp"
+#include "hellepoll/http/parse_error.hpp"
+#include "hellepoll/http/router.hpp"
+#include "hellepoll/net/address.hpp"
+#include "hellepoll/net/listener.hpp"
+
+namespace hellepoll::http {
+
+struct ServerOptions {
+  SocketAddress address = SocketAddress::loopback_v4(8080);
+  unsigned threads = 1;
+  BackendKind backend = BackendKind::auto_detect;
+  BackendOptions backend_options{};
+  Limits limits{};
+  // A kept-alive connection with no request in progress is closed after this.
+  Duration idle_timeout = std::chrono::seconds(60);
+  // From the first byte of a request to the end of its head (slowloris): 408.
+  Duration header_timeout = std::chrono::seconds(30);
+  // Between two reads of a request body: 408.
+  Duration body_timeout = std::chrono::seconds(30);
+  // For any one write of a response to make progress.
+  Duration write_timeout = std::chrono::seconds(30);
+  // After SIGTERM, how long in-flight requests get before their connections are cut.
+  Duration grace_period = std::chrono::seconds(10);
+  bool access_log = true;  // Common Log Format on stdout
+};
+
+// Per-thread server state shared by the accept loop and its connections.
+class ServerThread {
+ public:
+  ServerThread(const Router& router, const ServerOptions& options) : router_(router), options_(options) {}
+  ServerThread(const ServerThread&) = delete;
+
+  const Router& router() const noexcept { return router_; }
+  const ServerOptions& options() const noexcept { return options_; }
+  bool draining() const noexcept { return draining_; }
+  std::size_t connections() const noexcept { return connections_.size(); }
+
+  // Accepts and serves until drain() (then waits for connections up to the grace period).
+  Task<void> serve(Listener& listener);
+  // Stop accepting; idle connections close now, busy ones after their current response.
+  void drain();
+
+  // Used by connections.
+  struct Tracked {
+    int fd = -1;
+    bool idle = true;
+  };
+  void track(Tracked* c) { connections_.push_back(c); }
+  void untrack(Tracked* c);
+
+ private:
+  const Router& router_;
+  const ServerOptions& options_;
+  Listener* listener_ = nullptr;
+  bool draining_ = false;
+  std::vector<Tracked*> connections_;
+};
+
+// Serves one connection until it closes. Exposed for tests and custom accept loops.
+Task<void> serve_connection(TcpStream stream, ServerThread& thread);
+
+class Server {
+ public:
+  Server(Router router, ServerOptions options);
+  ~Server();
+
+  // Binds, serves until stop() or SIGINT/SIGTERM, drains, returns the exit code (0).
+  // Throws std::system_error if the address cannot be bound.
+  int run();
+  // Thread-safe, also from a signal-watching thread: begins the graceful shutdown.
+  void stop();
+  // Called once every thread listens, with the bound address and the backend in use.
+  std::function<void(const SocketAddress&, std::string_view backend, unsigned threads)> on_listening;
+
+ private:
+  struct Shared;
+  Router router_;
+  ServerOptions options_;
+  std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace hellepoll::http

@@ -1,0 +1,341 @@
+// One coroutine per connection: read, parse every complete request in the buffer, run
+// its handler, append its response, and send all responses produced by one read in one
+// write. Keep-alive, pipelining, 100-continue, chunked bodies, HEAD, timeouts, limits.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "access_log.hpp"
+#include "hellepoll/http/chunked.hpp"
+#include "hellepoll/http/parser.hpp"
+#include "hellepoll/http/server.hpp"
+#include "hellepoll/http/status.hpp"
+#include "hellepoll/log.hpp"
+#include "response_writer.hpp"
+
+namespace hellepoll::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Input buffer: [start, end) holds unconsumed bytes of the current (and any pipelined)
+// requests. It grows only up to what the limits allow.
+class InputBuffer {
+ public:
+  explicit InputBuffer(std::size_t initial) : data_(new char[initial]), cap_(initial) {}
+
+  std::string_view view() const noexcept { return {data_.get() + start_, end_ - start_}; }
+  std::size_t size() const noexcept { return end_ - start_; }
+  bool empty() const noexcept { return start_ == end_; }
+  void consume(std::size_t n) noexcept {
+    start_ += n;
+    if (start_ == end_) start_ = end_ = 0;
+  }
+  // Room to read into, making at least `want` bytes free (compacting, then growing).
+  std::span<std::byte> space(std::size_t want = 4096) {
+    if (cap_ - end_ < want && start_ > 0) {
+      std::memmove(data_.get(), data_.get() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (cap_ - end_ < want) {
+      std::size_t cap = std::max(cap_ * 2, end_ + want);
+      std::unique_ptr<char[]> bigger(new char[cap]);
+      std::memcpy(bigger.get(), data_.get() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+      data_ = std::move(bigger);
+      cap_ = cap;
+    }
+    return {reinterpret_cast<std::byte*>(data_.get() + end_), cap_ - end_};
+  }
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t cap_;
+  std::size_t start_ = 0;
+  std::size_t end_ = 0;
+};
+
+enum class Outcome { keep_going, close, close_lingering };
+
+class Connection : public ServerThread::Tracked {
+ public:
+  Connection(TcpStream stream, ServerThread& thread)
+      : stream_(std::move(stream)),
+        thread_(thread),
+        opts_(thread.options()),
+        parser_(opts_.limits),
+        in_(4096) {
+    fd = stream_.fd();
+    thread_.track(this);
+  }
+  ~Connection() { thread_.untrack(this); }
+
+  Task<void> run();
+
+ private:
+  Task<bool> fill(Deadline deadline, bool& timed_out);
+  Task<bool> flush();
+  Task<Outcome> handle_complete_head();
+  Task<Outcome> read_body(const Route* route, std::uint64_t limit);
+  Task<Outcome> respond_error(int status, std::string_view detail);
+  Task<void> linger();
+
+  TcpStream stream_;
+  ServerThread& thread_;
+  const ServerOptions& opts_;
+  RequestParser parser_;
+  InputBuffer in_;
+  std::string out_;
+  std::string body_;            // decoded chunked body
+  std::string_view body_view_;  // the body the handler sees
+  std::size_t body_wire_bytes_ = 0;  // bytes after the head that belonged to the body
+};
+
+// Reads more input. False on EOF, error or timeout (timed_out says which).
+Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
+  timed_out = false;
+  auto space = in_.space();
+  auto n = co_await stream_.recv(space, deadline);
+  if (!n) {
+    timed_out = n.error() == std::errc::timed_out;
+    co_return false;
+  }
+  if (*n == 0) co_return false;
+  in_.commit(*n);
+  co_return true;
+}
+
+Task<bool> Connection::flush() {
+  if (out_.empty()) co_return true;
+  auto r = co_await stream_.send_all(out_, Deadline::after(opts_.write_timeout));
+  out_.clear();
+  if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
+  co_return static_cast<bool>(r);
+}
+
+Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
+  Response r = Response::error(status, detail);
+  append_response_head(out_, r, /*version_minor=*/1, /*keep_alive=*/false, /*head_only=*/false);
+  out_.append(r.body());
+  log(LogLevel::debug, "closing connection after {}: {}", status, detail);
+  co_return Outcome::close_lingering;
+}
+
+// After an error reply the client may still be sending (an upload we refused): closing
+// at once would make the kernel answer its data with RST, which can destroy our reply
+// before the client reads it. So stop writing, read and discard for a short while.
+Task<void> Connection::linger() {
+  if (!stream_.shutdown(SHUT_WR)) co_return;
+  auto until = Deadline::after(2s);
+  std::size_t discarded = 0;
+  char sink[16384];
+  while (discarded < 16 * 1024 * 1024) {
+    auto n = co_await stream_.recv(sink, sizeof sink, until);
+    if (!n || *n == 0) break;
+    discarded += *n;
+  }
+}
+
+Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
+  const RequestHead& head = parser_.head();
+  const std::size_t head_size = parser_.head_size();
+  body_.clear();
+  body_view_ = {};
+  body_wire_bytes_ = 0;
+  if (head.body == BodyKind::None) co_return Outcome::keep_going;
+
+  if (head.body == BodyKind::Length && head.content_length > limit)
+    co_return co_await respond_error(413, "request body larger than the limit");
+  if (head.expect_continue) {
+    if (!route) co_return Outcome::close;  // caller answers with the final status instead
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+    if (!co_await flush()) co_return Outcome::close;
+  }
+  bool timed_out = false;
+  if (head.body == BodyKind::Length) {
+    const std::size_t need = head_size + static_cast<std::size_t>(head.content_length);
+    while (in_.size() < need) {
+      in_.space(need - in_.size());
+      if (!co_await fill(Deadline::after(opts_.body_timeout), timed_out)) {
+        if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
+        co_return Outcome::close;
+      }
+    }
+    parser_.parse(in_.view());  // the buffer may have moved: re-point the head's views
+    body_view_ = in_.view().substr(head_size, static_cast<std::size_t>(head.content_length));
+    body_wire_bytes_ = static_cast<std::size_t>(head.content_length);
+    co_return Outcome::keep_going;
+  }
+  // Chunked: decode what is buffered, read more as needed.
+  Limits route_limits = opts_.limits;
+  route_limits.max_body = limit;
+  ChunkedDecoder dec(route_limits);
+  for (;;) {
+    std::string_view avail = in_.view().substr(head_size + body_wire_bytes_);
+    auto step = dec.decode(avail);
+    body_wire_bytes_ += step.consumed;
+    switch (step.state) {
+      case ChunkedDecoder::State::Data: body_.append(step.data); continue;
+      case ChunkedDecoder::State::Done:
+        parser_.parse(in_.view());
+        body_view_ = body_;
+        co_return Outcome::keep_going;
+      case ChunkedDecoder::State::Error:
+        co_return co_await respond_error(dec.error().status, dec.error().message);
+      case ChunkedDecoder::State::NeedMore: break;
+    }
+    // Chunk framing already decoded is dropped from the buffer only at the end of the
+    // request, so the buffer holds head + wire body; cap that at the body limit plus
+    // framing slack so a client cannot make us buffer without bound.
+    if (body_wire_bytes_ > limit + 64 * 1024 + opts_.limits.max_trailer_bytes)
+      co_return co_await respond_error(413, "request body larger than the limit");
+    if (!co_await fill(Deadline::after(opts_.body_timeout), timed_out)) {
+      if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
+      co_return Outcome::close;
+    }
+  }
+}
+
+Task<Outcome> Connection::handle_complete_head() {
+  const RequestHead& head = parser_.head();
+  Request req(head, {}, fd);
+  Router::Match match = thread_.router().match(head.method, head.path, req.params());
+  const Route* route = match.route;
+  const std::uint64_t limit = route && route->max_body ? route->max_body : opts_.limits.max_body;
+
+  Outcome body_outcome = co_await read_body(route, limit);
+  if (body_outcome == Outcome::close_lingering) co_return body_outcome;
+  const bool body_unread = body_outcome == Outcome::close;  // refused 100-continue, or EOF
+  if (body_unread && route) co_return Outcome::close;
+  // read_body re-pointed the head at the buffer if it moved; params are owned copies.
+  const RequestHead& h = parser_.head();
+  req.set_body(body_view_);
+
+  const bool head_only = h.method_kind == Method::HEAD;
+  bool keep_alive = h.keep_alive && !thread_.draining() && !body_unread;
+  int status = 0;
+  std::uint64_t bytes = 0;
+
+  if (!route) {
+    Response r = Response::error(match.status, match.status == 404   ? "no route for this path"
+                                               : match.status == 405 ? "method not allowed for this path"
+                                                                     : "method not implemented");
+    if (match.status == 405) r.header("Allow", match.allow);
+    if (match.status == 501) keep_alive = false;
+    status = r.status();
+    bytes = r.content_length();
+    append_response_head(out_, r, h.version_minor, keep_alive, head_only);
+    if (!head_only) out_.append(r.body());
+  } else if (route->stream_handler) {
+    if (!co_await flush()) co_return Outcome::close;
+    StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout);
+    try {
+      co_await route->stream_handler(req, writer);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "handler for {} {} threw: {}", route->method, route->pattern, e.what());
+      writer.fail();
+    }
+    co_await writer.finish();
+    status = writer.status_sent();
+    bytes = writer.bytes_sent();
+    keep_alive = keep_alive && writer.connection_reusable();
+  } else {
+    Response r;
+    try {
+      r = co_await route->handler(req);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "handler for {} {} threw: {}", route->method, route->pattern, e.what());
+      r = Response::error(500, "the handler failed");
+    } catch (...) {
+      log(LogLevel::error, "handler for {} {} threw a non-standard exception", route->method, route->pattern);
+      r = Response::error(500, "the handler failed");
+    }
+    keep_alive = keep_alive && !r.wants_close();
+    status = r.status();
+    bytes = r.content_length();
+    append_response_head(out_, r, h.version_minor, keep_alive, head_only);
+    if (!head_only && !status_forbids_body(r.status())) {
+      if (const FileBody* f = r.file_body()) {
+        if (!co_await flush()) co_return Outcome::close;
+        if (!co_await send_file_body(stream_, *f, opts_.write_timeout)) co_return Outcome::close;
+      } else if (r.body().size() > 64 * 1024) {
+        // Large bodies go out from the handler's own string: no copy into out_.
+        iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};
+        auto sent = co_await stream_.writev_all(iov, Deadline::after(opts_.write_timeout));
+        out_.clear();
+        if (!sent) co_return Outcome::close;
+      } else {
+        out_.append(r.body());
+      }
+    }
+  }
+  if (opts_.access_log) write_access_log(req, status, head_only ? 0 : bytes);
+  in_.consume(parser_.head_size() + body_wire_bytes_);
+  parser_.reset();
+  co_return keep_alive ? Outcome::keep_going : Outcome::close;
+}
+
+Task<void> Connection::run() {
+  Deadline header_deadline;
+  bool timed_out = false;
+  for (;;) {
+    if (in_.empty()) {
+      // Between requests: send what the last read produced, then wait idle.
+      if (!co_await flush()) break;
+      if (thread_.draining()) break;
+      idle = true;
+      bool got = co_await fill(Deadline::after(opts_.idle_timeout), timed_out);
+      idle = false;
+      if (!got) break;
+      header_deadline = Deadline::after(opts_.header_timeout);
+    }
+    ParseResult pr = parser_.parse(in_.view());
+    if (pr == ParseResult::NeedMore) {
+      // The client may be waiting for earlier responses before it sends more.
+      if (!co_await flush()) break;
+      if (!co_await fill(header_deadline, timed_out)) {
+        if (timed_out) {
+          (void)co_await respond_error(408, "timed out reading the request head");
+          (void)co_await flush();
+        }
+        break;
+      }
+      continue;
+    }
+    if (pr == ParseResult::Error) {
+      (void)co_await respond_error(parser_.error().status, parser_.error().message);
+      if (co_await flush()) co_await linger();
+      break;
+    }
+    Outcome o = co_await handle_complete_head();
+    if (o == Outcome::close_lingering) {
+      if (co_await flush()) co_await linger();
+      break;
+    }
+    if (o == Outcome::close) {
+      (void)co_await flush();
+      break;
+    }
+    // Bound the memory a deep pipeline can make us hold.
+    if (out_.size() > 64 * 1024 && !co_await flush()) break;
+    if (!in_.empty()) header_deadline = Deadline::after(opts_.header_timeout);
+  }
+  co_await stream_.close();
+}
+
+}  // namespace
+
+Task<void> serve_connection(TcpStream stream, ServerThread& thread) {
+  Connection c(std::move(stream), thread);
+  co_await c.run();
+}
+
+}  // namespace hellepoll::http

@@ -1,0 +1,675 @@
+// Request-head parser. One pass, byte-resumable: each state's inner loop runs over a
+// table-driven character class until the byte that ends the token, so a short GET costs
+// a few tight loops and one switch dispatch per token. Field semantics (framing, Host,
+// Connection, Expect) are applied as each field line completes, while its bytes are at
+// hand; only offsets and a few flags survive between calls.
+#include "hellepoll/http/parser.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace hellepoll::http {
+namespace {
+
+using detail::has;
+using detail::is_ows;
+using detail::kFieldChar;
+using detail::kHexDigit;
+using detail::kRegName;
+using detail::kTchar;
+using detail::kVchar;
+
+// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+// A few cover old clients that send CRLF after a POST body; a stream of them is not HTTP.
+constexpr unsigned kMaxLeadingEmptyLines = 4;
+
+constexpr unsigned char lower(unsigned char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+
+// The two long runs of a head are the request-target and field values, and nearly all
+// their bytes are plain printable ASCII. Where SSE2 exists (every x86-64) they are
+// checked 16 at a time; the table loop finishes the tail. Neither reads past `end`.
+
+// First index in [i, end) that is not VCHAR (0x21-0x7E).
+std::size_t skip_vchars(const unsigned char* p, std::size_t i, std::size_t end) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - i >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compares: bytes >= 0x80 are negative, so they fail "> 0x20" as they should.
+    const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, space), _mm_cmplt_epi8(v, del));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(ok));
+    if (mask != 0xFFFF) return i + static_cast<std::size_t>(__builtin_ctz(~mask));
+    i += 16;
+  }
+#endif
+  while (i < end && has(p[i], kVchar)) ++i;
+  return i;
+}
+
+// First index in [i, end) that is not field-content: VCHAR / obs-text / SP / HTAB.
+std::size_t skip_field_chars(const unsigned char* p, std::size_t i, std::size_t end) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - i >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Unsigned >= 0x20 and not DEL; HTAB is left for the table check below.
+    const __m128i ge_space = _mm_cmpeq_epi8(_mm_max_epu8(v, space), v);
+    const __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, del), ge_space);
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(ok));
+    if (mask == 0xFFFF) {
+      i += 16;
+      continue;
+    }
+    i += static_cast<std::size_t>(__builtin_ctz(~mask));
+    if (!has(p[i], kFieldChar)) return i;
+    ++i;  // an HTAB inside the value
+  }
+#endif
+  while (i < end && has(p[i], kFieldChar)) ++i;
+  return i;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && is_ows(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn on each element of a comma-separated list, OWS-trimmed; empty elements are
+// skipped as RFC 9110 §5.6.1 asks of recipients. Stops early when fn returns false.
+template <class Fn>
+bool for_each_element(std::string_view list, Fn&& fn) noexcept {
+  while (true) {
+    const std::size_t comma = list.find(',');
+    const std::string_view element = trim_ows(list.substr(0, comma));
+    if (!element.empty() && !fn(element)) return false;
+    if (comma == std::string_view::npos) return true;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+Method method_from(std::string_view m) noexcept {
+  switch (m.size()) {
+    case 3:
+      if (m == "GET") return Method::GET;
+      if (m == "PUT") return Method::PUT;
+      break;
+    case 4:
+      if (m == "HEAD") return Method::HEAD;
+      if (m == "POST") return Method::POST;
+      break;
+    case 5:
+      if (m == "PATCH") return Method::PATCH;
+      if (m == "TRACE") return Method::TRACE;
+      break;
+    case 6:
+      if (m == "DELETE") return Method::DELETE;
+      break;
+    case 7:
+      if (m == "OPTIONS") return Method::OPTIONS;
+      if (m == "CONNECT") return Method::CONNECT;
+      break;
+    default:
+      break;
+  }
+  return Method::Other;
+}
+
+// uri-host [ ":" port ] (RFC 9110 §7.2 with RFC 3986 §3.2.2): an IP-literal in brackets
+// or a reg-name of unreserved / pct-encoded / sub-delims. An empty value is allowed: a
+// client sends "Host:" when the target has no authority (RFC 9110 §7.2).
+bool valid_host(std::string_view s) noexcept {
+  std::size_t i = 0;
+  if (!s.empty() && s.front() == '[') {
+    const std::size_t close = s.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    // IPv6address / IPvFuture: hex digits, ':', '.', and for IPvFuture unreserved/sub-delims.
+    for (std::size_t k = 1; k < close; ++k) {
+      const auto c = static_cast<unsigned char>(s[k]);
+      if (!has(c, kRegName) && c != ':') return false;
+    }
+    i = close + 1;
+  } else {
+    while (i < s.size() && s[i] != ':') {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c == '%') {
+        if (i + 2 >= s.size() || !has(static_cast<unsigned char>(s[i + 1]), kHexDigit) ||
+            !has(static_cast<unsigned char>(s[i + 2]), kHexDigit)) {
+          return false;
+        }
+        i += 3;
+        continue;
+      }
+      if (!has(c, kRegName)) return false;
+      ++i;
+    }
+  }
+  if (i == s.size()) return true;
+  if (s[i] != ':') return false;
+  for (std::size_t k = i + 1; k < s.size(); ++k) {
+    if (!is_digit(static_cast<unsigned char>(s[k]))) return false;
+  }
+  return true;
+}
+
+// authority-form = uri-host ":" port (RFC 9112 §3.2.3): both parts required.
+bool valid_authority_form(std::string_view s) noexcept {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return false;
+  if (s.front() == '[' && s[colon - 1] != ']') return false;  // that colon is inside the IPv6 literal
+  return valid_host(s);
+}
+
+// transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9112 §7). Returns the
+// coding name, or an empty view if the element is malformed.
+std::string_view coding_name(std::string_view element) noexcept {
+  std::size_t i = 0;
+  while (i < element.size() && has(static_cast<unsigned char>(element[i]), kTchar)) ++i;
+  const std::string_view name = element.substr(0, i);
+  while (i < element.size() && is_ows(static_cast<unsigned char>(element[i]))) ++i;
+  if (i < element.size() && element[i] != ';') return {};
+  return name;
+}
+
+}  // namespace
+
+std::optional<std::string_view> RequestHead::find(std::string_view name) const noexcept {
+  for (const Header& h : headers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
+  // Offsets are stored in 32 bits; no sane head comes near that.
+  limits_.max_header_bytes =
+      std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max());
+  fields_.resize(limits_.max_headers);
+  headers_.resize(limits_.max_headers);
+}
+
+void RequestParser::reset() noexcept {
+  s_ = Progress{};
+  state_ = State::Leading;
+  head_size_ = 0;
+  head_ = RequestHead{};
+  error_ = ParseError{};
+}
+
+ParseResult RequestParser::fail(int status, std::string_view message) noexcept {
+  state_ = State::Failed;
+  error_ = ParseError{status, message};
+  return ParseResult::Error;
+}
+
+bool RequestParser::reject(int status, std::string_view message) noexcept {
+  fail(status, message);
+  return false;
+}
+
+ParseResult RequestParser::need_more(std::size_t pos) noexcept {
+  s_.pos = pos;
+  // Having scanned max_header_bytes without finishing means the head is bigger than
+  // allowed; say so now rather than wait for bytes that cannot help.
+  if (pos >= limits_.max_header_bytes) return fail(431, "request header section too large");
+  return ParseResult::NeedMore;
+}
+
+ParseResult RequestParser::parse(std::string_view data) noexcept {
+  if (state_ == State::Done) {
+    assert(data.size() >= head_size_);
+    materialize(data);
+    return ParseResult::Complete;
+  }
+  if (state_ == State::Failed) return ParseResult::Error;
+  assert(data.size() >= s_.pos && "parse() must be given the same bytes again, plus more");
+
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  // Never look past the head limit: those bytes belong to a head that is already too big.
+  const std::size_t end = std::min(data.size(), limits_.max_header_bytes);
+  std::size_t i = s_.pos;
+
+  while (i < end) {
+    switch (state_) {
+      case State::Leading: {
+        const unsigned char c = p[i];
+        if (c == '\r') {
+          state_ = State::LeadingLF;
+          ++i;
+        } else if (c == '\n') {
+          return fail(400, "bare LF before the request line");
+        } else {
+          s_.line_start = s_.tok_start = i;
+          state_ = State::Method;
+        }
+        break;
+      }
+
+      case State::LeadingLF:
+        if (p[i] != '\n') return fail(400, "bare CR before the request line");
+        if (++s_.leading_lines > kMaxLeadingEmptyLines) {
+          return fail(400, "too many empty lines before the request line");
+        }
+        ++i;
+        state_ = State::Leading;
+        break;
+
+      case State::Method: {
+        // Request-line limit: a method or target still running at the limit is 414.
+        const std::size_t line_limit = s_.line_start + limits_.max_request_line;
+        const std::size_t stop = std::min(end, line_limit);
+        while (i < stop && has(p[i], kTchar)) ++i;
+        if (i == stop) {
+          if (stop == line_limit) return fail(414, "method too long");
+          break;
+        }
+        const unsigned char c = p[i];
+        if (c != ' ') {
+          if (c == '\r' || c == '\n') return fail(400, "request line has no request-target");
+          return fail(400, "invalid character in method");
+        }
+        if (i == s_.tok_start) return fail(400, "empty method");
+        s_.method = Slice{static_cast<std::uint32_t>(s_.tok_start),
+                          static_cast<std::uint32_t>(i - s_.tok_start)};
+        s_.method_kind = method_from(data.substr(s_.tok_start, i - s_.tok_start));
+        s_.tok_start = ++i;
+        state_ = State::Target;
+        break;
+      }
+
+      case State::Target: {
+        const std::size_t line_limit = s_.line_start + limits_.max_request_line;
+        const std::size_t stop = std::min(end, line_limit);
+        i = skip_vchars(p, i, stop);
+        if (i == stop) {
+          if (stop == line_limit) return fail(414, "request-target too long");
+          break;
+        }
+        const unsigned char c = p[i];
+        if (c != ' ') {
+          if (c == '\r' || c == '\n') return fail(400, "request line has no HTTP version");
+          return fail(400, "invalid character in request-target");
+        }
+        // RFC 9112 §3: exactly one SP between the parts; a second one is an empty target.
+        if (i == s_.tok_start) return fail(400, "empty request-target");
+        s_.target = Slice{static_cast<std::uint32_t>(s_.tok_start),
+                          static_cast<std::uint32_t>(i - s_.tok_start)};
+        if (!finish_target(data)) return ParseResult::Error;
+        s_.tok_start = ++i;
+        state_ = State::Version;
+        break;
+      }
+
+      case State::Version: {
+        // Fast path for the whole "HTTP/1.x" CRLF in one piece; it decides exactly what
+        // the byte-by-byte path below would.
+        if (i == s_.tok_start && end - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
+            (p[i + 7] == '0' || p[i + 7] == '1') && p[i + 8] == '\r' && p[i + 9] == '\n') {
+          if (i + 8 - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+          s_.version_minor = p[i + 7] - '0';
+          i += 10;
+          state_ = State::FieldStart;
+          break;
+        }
+        // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CR (RFC 9112 §2.3). Checked byte by
+        // byte so a split anywhere resumes at the right place.
+        static constexpr std::string_view kPrefix = "HTTP/";
+        const std::size_t k = i - s_.tok_start;
+        const unsigned char c = p[i];
+        bool ok = false;
+        if (k < kPrefix.size()) {
+          ok = c == static_cast<unsigned char>(kPrefix[k]);
+        } else if (k == 5 || k == 7) {
+          ok = is_digit(c);
+        } else if (k == 6) {
+          ok = c == '.';
+        } else if (c == '\r') {
+          if (i - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+          const int major = p[s_.tok_start + 5] - '0';
+          const int minor = p[s_.tok_start + 7] - '0';
+          if (major != 1 || minor > 1) return fail(505, "HTTP version not supported");
+          s_.version_minor = minor;
+          state_ = State::RequestLineLF;
+          ++i;
+          break;
+        } else if (c == '\n') {
+          return fail(400, "request line must end with CRLF");
+        }
+        if (!ok) return fail(400, "malformed HTTP version");
+        ++i;
+        break;
+      }
+
+      case State::RequestLineLF:
+        if (p[i] != '\n') return fail(400, "bare CR in the request line");
+        ++i;
+        state_ = State::FieldStart;
+        break;
+
+      case State::FieldStart: {
+        const unsigned char c = p[i];
+        if (c == '\r') {
+          state_ = State::FinalLF;
+          ++i;
+        } else if (c == '\n') {
+          return fail(400, "bare LF in the header section");
+        } else if (is_ows(c)) {
+          // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the first field. Both refused.
+          return fail(400, "obs-fold (line folding) is not accepted");
+        } else {
+          if (s_.field_count == limits_.max_headers) return fail(431, "too many header fields");
+          s_.name_start = i;
+          state_ = State::Name;
+        }
+        break;
+      }
+
+      case State::Name: {
+        while (i < end && has(p[i], kTchar)) ++i;
+        if (i == end) break;
+        const unsigned char c = p[i];
+        if (c == ':') {
+          if (i == s_.name_start) return fail(400, "empty header field name");
+          s_.name_end = i++;
+          state_ = State::ValueOws;
+        } else if (is_ows(c)) {
+          // RFC 9112 §5.1: MUST reject whitespace between field name and colon (smuggling).
+          return fail(400, "whitespace between header field name and colon");
+        } else if (c == '\r' || c == '\n') {
+          return fail(400, "header field line has no colon");
+        } else {
+          return fail(400, "invalid character in header field name");
+        }
+        break;
+      }
+
+      case State::ValueOws:
+        while (i < end && is_ows(p[i])) ++i;
+        if (i == end) break;
+        s_.tok_start = i;
+        state_ = State::Value;
+        break;
+
+      case State::Value: {
+        i = skip_field_chars(p, i, end);
+        if (i == end) break;
+        const unsigned char c = p[i];
+        if (c != '\r') {
+          if (c == '\n') return fail(400, "bare LF in the header section");
+          return fail(400, "invalid character in header field value");
+        }
+        // Trailing OWS is not part of the value (RFC 9110 §5.5); trim it once, here.
+        std::size_t v_end = i;
+        while (v_end > s_.tok_start && is_ows(p[v_end - 1])) --v_end;
+        s_.value_end = v_end;
+        if (i + 1 < end && p[i + 1] == '\n') {  // the usual CRLF, taken in one step
+          i += 2;
+          if (!finish_field(data)) return ParseResult::Error;
+          state_ = State::FieldStart;
+          break;
+        }
+        ++i;
+        state_ = State::ValueLF;
+        break;
+      }
+
+      case State::ValueLF:
+        if (p[i] != '\n') return fail(400, "bare CR in the header section");
+        ++i;
+        if (!finish_field(data)) return ParseResult::Error;
+        state_ = State::FieldStart;
+        break;
+
+      case State::FinalLF:
+        if (p[i] != '\n') return fail(400, "bare CR in the header section");
+        ++i;
+        if (!finish_head()) return ParseResult::Error;
+        s_.pos = i;
+        head_size_ = i;
+        state_ = State::Done;
+        materialize(data);
+        return ParseResult::Complete;
+
+      case State::Done:
+      case State::Failed:
+        assert(false && "handled before the loop");
+        return ParseResult::Error;
+    }
+  }
+  return need_more(i);
+}
+
+// Classifies the request-target (RFC 9112 §3.2) and splits path and query.
+bool RequestParser::finish_target(std::string_view data) noexcept {
+  const std::string_view t = data.substr(s_.target.off, s_.target.len);
+  const auto at = [&](std::size_t rel, std::size_t len) {
+    return Slice{static_cast<std::uint32_t>(s_.target.off + rel), static_cast<std::uint32_t>(len)};
+  };
+  const auto split_path_query = [&](std::size_t from) {
+    const std::size_t q = t.find('?', from);
+    if (q == std::string_view::npos) {
+      s_.path = at(from, t.size() - from);
+    } else {
+      s_.path = at(from, q - from);
+      s_.query = at(q + 1, t.size() - q - 1);
+    }
+  };
+
+  if (t.front() == '/') {
+    s_.form = TargetForm::Origin;
+    split_path_query(0);
+  } else if (t == "*") {
+    if (s_.method_kind != Method::OPTIONS) {
+      return reject(400, "asterisk-form request-target is only allowed with OPTIONS");
+    }
+    s_.form = TargetForm::Asterisk;
+    s_.path = s_.target;
+  } else if (s_.method_kind == Method::CONNECT) {
+    if (!valid_authority_form(t)) {
+      return reject(400, "invalid authority-form request-target");
+    }
+    s_.form = TargetForm::Authority;
+  } else {
+    std::size_t scheme_len = 0;
+    if (t.size() >= 7 && iequals(t.substr(0, 7), "http://")) {
+      scheme_len = 7;
+    } else if (t.size() >= 8 && iequals(t.substr(0, 8), "https://")) {
+      scheme_len = 8;
+    } else {
+      return reject(400, "invalid request-target");
+    }
+    const std::size_t auth_end = std::min(t.find('/', scheme_len), t.find('?', scheme_len));
+    const std::size_t auth_stop = auth_end == std::string_view::npos ? t.size() : auth_end;
+    const std::string_view authority = t.substr(scheme_len, auth_stop - scheme_len);
+    // RFC 9110 §4.2.1: an http URI with an empty host is invalid and MUST be rejected;
+    // userinfo ('@') is not in the host grammar, which also refuses it (§4.2.4).
+    if (authority.empty() || !valid_host(authority)) {
+      return reject(400, "invalid authority in absolute-form request-target");
+    }
+    s_.form = TargetForm::Absolute;
+    s_.authority = at(scheme_len, authority.size());
+    if (auth_stop == t.size() || t[auth_stop] == '?') s_.path_is_root = true;  // RFC 9110 §4.2.3
+    if (s_.path_is_root) {
+      if (auth_stop < t.size()) s_.query = at(auth_stop + 1, t.size() - auth_stop - 1);
+    } else {
+      split_path_query(auth_stop);
+    }
+  }
+
+  // RFC 9110 §9.3.6: CONNECT names only host and port.
+  if (s_.method_kind == Method::CONNECT && s_.form != TargetForm::Authority) {
+    return reject(400, "CONNECT requires an authority-form request-target");
+  }
+  return true;
+}
+
+bool RequestParser::finish_field(std::string_view data) noexcept {
+  const Slice name{static_cast<std::uint32_t>(s_.name_start),
+                   static_cast<std::uint32_t>(s_.name_end - s_.name_start)};
+  const Slice value{static_cast<std::uint32_t>(s_.tok_start),
+                    static_cast<std::uint32_t>(s_.value_end - s_.tok_start)};
+  fields_[s_.field_count++] = FieldSlice{name, value};
+
+  const std::string_view n = data.substr(name.off, name.len);
+  const std::string_view v = data.substr(value.off, value.len);
+  // Dispatch on length first: most fields are none of these and cost one switch.
+  switch (n.size()) {
+    case 4:
+      if (iequals(n, "host")) return on_host(v, value);
+      break;
+    case 6:
+      if (iequals(n, "expect")) on_expect(v);
+      break;
+    case 10:
+      if (iequals(n, "connection")) on_connection(v);
+      break;
+    case 14:
+      if (iequals(n, "content-length")) return on_content_length(v);
+      break;
+    case 17:
+      if (iequals(n, "transfer-encoding")) return on_transfer_encoding(v);
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+// Content-Length = 1*DIGIT (RFC 9110 §8.6). A list or a repeat, even of the same value,
+// is refused rather than reconciled: disagreeing parsers are how requests get smuggled.
+bool RequestParser::on_content_length(std::string_view value) noexcept {
+  if (s_.has_content_length) return reject(400, "duplicate Content-Length");
+  if (s_.has_transfer_encoding) {
+    return reject(400, "Content-Length and Transfer-Encoding both present");
+  }
+  if (value.empty()) return reject(400, "invalid Content-Length");
+  std::uint64_t n = 0;
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!is_digit(c)) return reject(400, "invalid Content-Length");
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (n > (std::numeric_limits<std::uint64_t>::max() - d) / 10) {
+      return reject(400, "Content-Length overflows");
+    }
+    n = n * 10 + d;
+  }
+  s_.has_content_length = true;
+  s_.content_length = n;
+  if (n > limits_.max_body) return reject(413, "request body too large");
+  return true;
+}
+
+// Transfer-Encoding (RFC 9112 §6.1): codings in order, possibly over several lines. The
+// only body we can frame is one whose final coding is chunked, applied once (§6.3).
+bool RequestParser::on_transfer_encoding(std::string_view value) noexcept {
+  if (s_.version_minor == 0) return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (s_.has_content_length) {
+    return reject(400, "Content-Length and Transfer-Encoding both present");
+  }
+  s_.has_transfer_encoding = true;
+  return for_each_element(value, [this](std::string_view element) {
+    const std::string_view coding = coding_name(element);
+    if (coding.empty()) return reject(400, "malformed Transfer-Encoding");
+    const bool chunked = iequals(element, "chunked");
+    // Whatever follows chunked makes it not final, which can never be undone.
+    if (s_.te_chunked) {
+      return reject(400, chunked ? "chunked transfer coding applied more than once"
+                               : "Transfer-Encoding does not end with chunked");
+    }
+    if (chunked) {
+      s_.te_chunked = true;
+    } else {
+      s_.te_other = true;
+    }
+    return true;
+  });
+}
+
+// RFC 9112 §3.2: exactly one Host with a valid value.
+bool RequestParser::on_host(std::string_view value, Slice where) noexcept {
+  if (++s_.host_count > 1) return reject(400, "more than one Host header");
+  if (!valid_host(value)) return reject(400, "invalid Host header");
+  s_.host = where;
+  return true;
+}
+
+// Connection = #connection-option, case-insensitive (RFC 9110 §7.6.1, RFC 9112 §9.3).
+void RequestParser::on_connection(std::string_view value) noexcept {
+  for_each_element(value, [this](std::string_view option) {
+    if (iequals(option, "close")) s_.conn_close = true;
+    if (iequals(option, "keep-alive")) s_.conn_keep_alive = true;
+    return true;
+  });
+}
+
+// RFC 9110 §10.1.1: 100-continue is the only expectation defined; any other earns 417.
+void RequestParser::on_expect(std::string_view value) noexcept {
+  for_each_element(value, [this](std::string_view expectation) {
+    if (iequals(expectation, "100-continue")) {
+      s_.expect_continue = true;
+    } else {
+      s_.expect_other = true;
+    }
+    return true;
+  });
+}
+
+// Checks that need the whole head, in order: framing, Host, expectations.
+bool RequestParser::finish_head() noexcept {
+  if (s_.has_transfer_encoding) {
+    // RFC 9112 §6.3: final coding not chunked means the length cannot be determined.
+    if (!s_.te_chunked) return reject(400, "Transfer-Encoding does not end with chunked");
+    if (s_.te_other) return reject(501, "unsupported transfer coding");
+  }
+  if (s_.version_minor == 1 && s_.host_count == 0) {
+    return reject(400, "missing Host header");
+  }
+  if (s_.expect_other) return reject(417, "unsupported expectation");
+  return true;
+}
+
+void RequestParser::materialize(std::string_view data) noexcept {
+  const auto view = [data](Slice s) { return data.substr(s.off, s.len); };
+  for (std::size_t k = 0; k < s_.field_count; ++k) {
+    headers_[k] = Header{view(fields_[k].name), view(fields_[k].value)};
+  }
+  RequestHead& h = head_;
+  h.method = view(s_.method);
+  h.method_kind = s_.method_kind;
+  h.target = view(s_.target);
+  h.target_form = s_.form;
+  h.path = s_.path_is_root ? std::string_view("/") : view(s_.path);
+  h.query = view(s_.query);
+  h.version_minor = s_.version_minor;
+  h.headers = std::span<const Header>(headers_.data(), s_.field_count);
+  h.body = s_.te_chunked ? BodyKind::Chunked : s_.has_content_length ? BodyKind::Length : BodyKind::None;
+  h.content_length = s_.has_content_length ? s_.content_length : 0;
+  // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
+  h.keep_alive = !s_.conn_close && (s_.version_minor == 1 || s_.conn_keep_alive);
+  // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be ignored.
+  h.expect_continue = s_.expect_continue && s_.version_minor == 1;
+  // RFC 9112 §3.2.2: for absolute-form the target's authority replaces Host.
+  h.host = s_.form == TargetForm::Absolute ? view(s_.authority) : view(s_.host);
+}
+
+}  // namespace hellepoll::http

@@ -1,0 +1,125 @@
+#include "hellepoll/http/path.hpp"
+
+namespace hellepoll::http {
+namespace {
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes the escape at in[i] == '%'; -1 when malformed.
+constexpr int decode_escape(std::string_view in, std::size_t i) noexcept {
+  if (in.size() - i < 3) return -1;  // fewer than two bytes follow the '%'
+  int hi = hex_value(in[i + 1]);
+  int lo = hex_value(in[i + 2]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+constexpr bool is_control(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
+
+// Closes the segment that starts at rel[seg_start] and runs to the end: drops it, with
+// the '/' put before it, if it is empty or "."; refuses "..". Returns false to refuse.
+// `dir_like` says whether the path so far names a directory ("/a/" and "/a/." do).
+bool close_segment(std::string& rel, std::size_t seg_start, bool& dir_like) {
+  std::string_view seg = std::string_view(rel).substr(seg_start);
+  if (seg == "..") return false;
+  dir_like = seg.empty() || seg == ".";
+  if (dir_like) {
+    rel.resize(seg_start);
+    if (!rel.empty()) rel.pop_back();  // the '/' put before the dropped segment
+  }
+  return true;
+}
+
+constexpr char hex_digits[] = "0123456789ABCDEF";
+
+constexpr bool is_unreserved(unsigned char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    int v = decode_escape(in, i);
+    if (v < 0) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<NormalizedPath> normalize_request_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  NormalizedPath out;
+  out.rel.reserve(path.size());
+  // Decoding and splitting in one pass is what lets "%2f" be told apart from '/': only a
+  // raw '/' separates segments. Dot segments are judged on the decoded bytes, so "%2e%2e"
+  // is caught as "..".
+  std::size_t seg_start = 0;
+  bool dir_like = true;
+  for (std::size_t i = 1; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '/') {
+      if (!close_segment(out.rel, seg_start, dir_like)) return std::nullopt;
+      if (!out.rel.empty()) out.rel.push_back('/');
+      seg_start = out.rel.size();
+      continue;
+    }
+    if (c == '%') {
+      int v = decode_escape(path, i);
+      if (v < 0 || v == '/') return std::nullopt;
+      c = static_cast<char>(v);
+      i += 2;
+    }
+    if (c == '\\' || is_control(static_cast<unsigned char>(c))) return std::nullopt;
+    out.rel.push_back(c);
+  }
+  if (!close_segment(out.rel, seg_start, dir_like)) return std::nullopt;
+  out.trailing_slash = dir_like;
+  return out;
+}
+
+std::string html_escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() + in.size() / 8);
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;  // &apos; is not HTML 4
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string percent_encode_path_segment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (char c : segment) {
+    auto u = static_cast<unsigned char>(c);
+    if (is_unreserved(u)) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(hex_digits[u >> 4]);
+      out.push_back(hex_digits[u & 0xf]);
+    }
+  }
+  return out;
+}
+
+}  // namespace hellepoll::http

@@ -1,0 +1,116 @@
+#include "hellepoll/http/response.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <utility>
+
+#include "hellepoll/http/parse_error.hpp"
+#include "hellepoll/http/status.hpp"
+
+namespace hellepoll::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Response splitting is impossible if no value can contain CR or LF.
+void check_field(std::string_view name, std::string_view value) {
+  if (name.empty()) throw std::invalid_argument("empty header name");
+  for (unsigned char c : name)
+    if (!detail::has(c, detail::kTchar)) throw std::invalid_argument("header name is not a token: " + std::string(name));
+  for (unsigned char c : value)
+    if (c == '\r' || c == '\n' || c == '\0')
+      throw std::invalid_argument("header value contains CR, LF or NUL: " + std::string(name));
+}
+
+}  // namespace
+
+Response::Response(Response&& o) noexcept
+    : status_(o.status_),
+      has_date_(o.has_date_),
+      has_server_(o.has_server_),
+      close_(o.close_),
+      owned_type_(std::move(o.owned_type_)),
+      headers_(std::move(o.headers_)),
+      body_(std::move(o.body_)),
+      file_(std::exchange(o.file_, FileBody{})) {
+  // An owned type lived in o.owned_type_, whose characters may not have moved with it (SSO).
+  content_type_ = owned_type_.empty() ? o.content_type_ : std::string_view(owned_type_);
+}
+
+Response& Response::operator=(Response&& o) noexcept {
+  if (this != &o) {
+    this->~Response();
+    new (this) Response(std::move(o));
+  }
+  return *this;
+}
+
+Response::~Response() {
+  if (file_.fd >= 0) ::close(file_.fd);
+}
+
+Response Response::text(std::string body, int status) {
+  Response r(status);
+  r.content_type_ = "text/plain; charset=utf-8";
+  r.body_ = std::move(body);
+  return r;
+}
+
+Response Response::html(std::string body, int status) {
+  Response r(status);
+  r.content_type_ = "text/html; charset=utf-8";
+  r.body_ = std::move(body);
+  return r;
+}
+
+Response Response::json(std::string body, int status) {
+  Response r(status);
+  r.content_type_ = "application/json";
+  r.body_ = std::move(body);
+  return r;
+}
+
+Response Response::error(int status, std::string_view detail) {
+  std::string body;
+  body.reserve(64 + detail.size());
+  body.append(std::to_string(status)).append(" ").append(reason_phrase(status));
+  if (!detail.empty()) body.append(": ").append(detail);
+  body.push_back('\n');
+  return text(std::move(body), status);
+}
+
+Response& Response::header(std::string_view name, std::string_view value) {
+  check_field(name, value);
+  if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection"))
+    throw std::invalid_argument("the framework sets " + std::string(name) + " itself");
+  if (iequals(name, "content-type")) return content_type(value);
+  if (iequals(name, "date")) has_date_ = true;
+  if (iequals(name, "server")) has_server_ = true;
+  headers_.append(name).append(": ").append(value).append("\r\n");
+  return *this;
+}
+
+Response& Response::content_type(std::string_view type) {
+  check_field("Content-Type", type);
+  owned_type_.assign(type);
+  content_type_ = owned_type_;
+  return *this;
+}
+
+Response& Response::file(FileBody f) noexcept {
+  if (file_.fd >= 0 && file_.fd != f.fd) ::close(file_.fd);
+  file_ = f;
+  return *this;
+}
+
+}  // namespace hellepoll::http

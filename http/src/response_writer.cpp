@@ -1,0 +1,166 @@
+#include "response_writer.hpp"
+
+#include <fmt/format.h>
+#include <sys/uio.h>
+
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+
+#include "hellepoll/http/http_date.hpp"
+#include "hellepoll/http/status.hpp"
+#include "hellepoll/io.hpp"
+
+namespace hellepoll::http {
+namespace {
+
+// The Date header changes once a second; format it once a second per thread.
+std::string_view current_date() noexcept {
+  thread_local std::time_t cached_at = -1;
+  thread_local char buf[http_date_length];
+  std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    format_http_date(now, std::span<char, http_date_length>(buf));
+    cached_at = now;
+  }
+  return {buf, http_date_length};
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  fmt::format_int f(n);
+  out.append(f.data(), f.size());
+}
+
+}  // namespace
+
+void append_response_head(std::string& out, const Response& r, int version_minor, bool keep_alive, bool head_only,
+                          Framing framing) {
+  (void)head_only;  // HEAD gets the very head GET would get (RFC 9110 §9.3.2)
+  const int status = r.status();
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<std::uint64_t>(status));
+  out.push_back(' ');
+  out.append(reason_phrase(status));
+  out.append("\r\n");
+  if (!r.has_server()) out.append("Server: hellepoll\r\n");
+  if (!r.has_date()) out.append("Date: ").append(current_date()).append("\r\n");
+  if (!r.content_type().empty() && !status_forbids_body(status))
+    out.append("Content-Type: ").append(r.content_type()).append("\r\n");
+  out.append(r.extra_headers());
+  if (!status_forbids_body(status)) {
+    if (framing == Framing::content_length) {
+      out.append("Content-Length: ");
+      append_number(out, r.content_length());
+      out.append("\r\n");
+    } else if (framing == Framing::chunked) {
+      out.append("Transfer-Encoding: chunked\r\n");
+    }
+  }
+  if (!keep_alive) out.append("Connection: close\r\n");
+  else if (version_minor == 0) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+}
+
+Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout) {
+  constexpr std::size_t chunk = 64 * 1024;
+  thread_local std::unique_ptr<char[]> pool;  // one buffer per thread: bounded memory
+  std::unique_ptr<char[]> buf = pool ? std::move(pool) : std::make_unique<char[]>(chunk);
+  std::uint64_t offset = body.offset;
+  std::uint64_t left = body.length;
+  bool ok = true;
+  while (left > 0) {
+    std::size_t want = left < chunk ? static_cast<std::size_t>(left) : chunk;
+    int n = co_await io::read_at(body.fd, buf.get(), want, offset);
+    if (n <= 0) {  // error, or the file shrank under us: end this response, not the server
+      ok = false;
+      break;
+    }
+    auto sent = co_await stream.send_all(std::string_view(buf.get(), static_cast<std::size_t>(n)),
+                                         Deadline::after(write_timeout));
+    if (!sent) {
+      ok = false;
+      break;
+    }
+    offset += static_cast<std::uint64_t>(n);
+    left -= static_cast<std::uint64_t>(n);
+  }
+  if (!pool) pool = std::move(buf);
+  co_return ok;
+}
+
+StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
+                           Duration write_timeout)
+    : stream_(stream),
+      out_(out),
+      version_minor_(version_minor),
+      // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+      keep_alive_(keep_alive && version_minor >= 1),
+      head_only_(head_only),
+      write_timeout_(write_timeout) {}
+
+void StreamWriter::check_not_sent() const {
+  if (head_sent_) throw std::logic_error("the response head was already sent");
+}
+void StreamWriter::status(int s) {
+  check_not_sent();
+  pending_.status(s);
+}
+void StreamWriter::header(std::string_view name, std::string_view value) {
+  check_not_sent();
+  pending_.header(name, value);
+}
+void StreamWriter::content_type(std::string_view type) {
+  check_not_sent();
+  pending_.content_type(type);
+}
+
+bool StreamWriter::connection_reusable() const noexcept { return keep_alive_ && !broken_ && !(failed_ && head_sent_); }
+
+Task<Result<void>> StreamWriter::write(std::string_view data) {
+  if (broken_) co_return make_error_code(std::errc::broken_pipe);
+  if (!head_sent_) {
+    append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_,
+                         version_minor_ >= 1 ? Framing::chunked : Framing::close_delimited);
+    head_sent_ = true;
+  }
+  if (head_only_ || data.empty()) {  // an empty chunk would end the body
+    if (out_.empty()) co_return Result<void>{};
+    auto r = co_await stream_.send_all(out_, Deadline::after(write_timeout_));
+    out_.clear();
+    if (!r) broken_ = true;
+    co_return r;
+  }
+  char size_line[24];
+  std::size_t size_len = 0;
+  if (version_minor_ >= 1) size_len = static_cast<std::size_t>(fmt::format_to(size_line, "{:x}\r\n", data.size()) - size_line);
+  iovec iov[4];
+  std::size_t n = 0;
+  if (!out_.empty()) iov[n++] = {out_.data(), out_.size()};
+  if (size_len) iov[n++] = {size_line, size_len};
+  iov[n++] = {const_cast<char*>(data.data()), data.size()};
+  if (size_len) iov[n++] = {const_cast<char*>("\r\n"), 2};
+  auto r = co_await stream_.writev_all(std::span<iovec>(iov, n), Deadline::after(write_timeout_));
+  out_.clear();
+  if (!r) {
+    broken_ = true;
+    co_return r;
+  }
+  bytes_ += data.size();
+  co_return Result<void>{};
+}
+
+Task<void> StreamWriter::finish() {
+  if (!head_sent_) {
+    // Nothing was streamed: send a complete, ordinary response instead.
+    if (failed_) pending_ = Response::error(500, "the handler failed");
+    append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_);
+    if (!head_only_) out_.append(pending_.body());
+    head_sent_ = true;
+    bytes_ = head_only_ ? 0 : pending_.body().size();
+    co_return;  // the connection flushes out_
+  }
+  if (broken_ || failed_ || head_only_ || version_minor_ == 0) co_return;
+  out_.append("0\r\n\r\n");
+}
+
+}  // namespace hellepoll::http

@@ -1,0 +1,61 @@
+// Serialising response heads, the streaming writer, and sending file bodies.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hellepoll/clock.hpp"
+#include "hellepoll/http/response.hpp"
+#include "hellepoll/http/response_stream.hpp"
+#include "hellepoll/net/tcp_stream.hpp"
+
+namespace hellepoll::http {
+
+enum class Framing { content_length, chunked, close_delimited };
+
+// Appends the status line and headers. The framework owns Content-Length or
+// Transfer-Encoding (per `framing`), Connection, and (unless the response set them)
+// Date and Server. For HEAD the same head as for GET goes out.
+void append_response_head(std::string& out, const Response& r, int version_minor, bool keep_alive, bool head_only,
+                          Framing framing = Framing::content_length);
+
+// Sends a file range after the head was flushed: pooled reads through the backend
+// (io_uring READ, or the epoll file pool) and sends, with bounded memory.
+Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout);
+
+class StreamWriter final : public ResponseStream {
+ public:
+  StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
+               Duration write_timeout);
+
+  void status(int s) override;
+  void header(std::string_view name, std::string_view value) override;
+  void content_type(std::string_view type) override;
+  Task<Result<void>> write(std::string_view data) override;
+  bool head_sent() const noexcept override { return head_sent_; }
+
+  // The handler threw.
+  void fail() noexcept { failed_ = true; }
+  // Ends the response: the last chunk, or a whole response if nothing was written.
+  Task<void> finish();
+  int status_sent() const noexcept { return pending_.status(); }
+  std::uint64_t bytes_sent() const noexcept { return bytes_; }
+  bool connection_reusable() const noexcept;
+
+ private:
+  void check_not_sent() const;
+
+  TcpStream& stream_;
+  std::string& out_;
+  Response pending_;
+  int version_minor_;
+  bool keep_alive_;
+  bool head_only_;
+  Duration write_timeout_;
+  bool head_sent_ = false;
+  bool failed_ = false;
+  bool broken_ = false;  // a write failed: the client is gone
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace hellepoll::http

@@ -1,0 +1,165 @@
+#include "hellepoll/http/router.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "hellepoll/http/path.hpp"
+
+namespace hellepoll::http {
+namespace {
+enum Kind { exact = 0, segments = 1, prefix = 2, regex = 3 };
+
+std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    out.push_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+}  // namespace
+
+struct Router::Entry {
+  Route route;
+  int kind = exact;
+  std::string text;                   // exact path, or prefix
+  std::vector<std::string> segments;  // "{name}" kept with braces
+  std::regex re;
+};
+
+Router::Router() = default;
+Router::~Router() = default;
+Router::Router(Router&&) noexcept = default;
+Router& Router::operator=(Router&&) noexcept = default;
+
+Route& Router::insert(std::string_view method, std::string_view pattern, int kind) {
+  if (method.empty()) throw std::invalid_argument("route method is empty");
+  auto e = std::make_unique<Entry>();
+  e->route.method = method;
+  e->route.pattern = pattern;
+  e->kind = kind;
+  if (kind == regex) {
+    e->re = std::regex(std::string(pattern), std::regex::ECMAScript | std::regex::optimize);
+  } else {
+    if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("route pattern must start with '/'");
+    if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == "/*") {
+      e->kind = prefix;
+      e->text = pattern.substr(0, pattern.size() - 1);  // keeps the trailing '/'
+    } else if (pattern.find('{') != std::string_view::npos) {
+      e->kind = segments;
+      for (auto s : split_path(pattern)) e->segments.emplace_back(s);
+    } else {
+      e->kind = exact;
+      e->text = pattern;
+    }
+  }
+  entries_.push_back(std::move(e));
+  return entries_.back()->route;
+}
+
+Route& Router::add(std::string_view method, std::string_view pattern, Handler h) {
+  Route& r = insert(method, pattern, exact);
+  r.handler = std::move(h);
+  return r;
+}
+
+Route& Router::add_stream(std::string_view method, std::string_view pattern, StreamHandler h) {
+  Route& r = insert(method, pattern, exact);
+  r.stream_handler = std::move(h);
+  return r;
+}
+
+Route& Router::add_regex(std::string_view method, std::string_view re, Handler h) {
+  Route& r = insert(method, re, regex);
+  r.handler = std::move(h);
+  return r;
+}
+
+Router::Match Router::match(std::string_view method, std::string_view path,
+                            std::vector<std::pair<std::string, std::string>>& params) const {
+  // Candidates for this path, best kind first; within prefixes, the longest.
+  const Entry* best_for_method = nullptr;
+  std::size_t best_prefix = 0;
+  std::vector<std::string_view> allowed;
+  bool method_known = false;
+  std::vector<std::string_view> parts;
+  bool split = false;
+
+  auto path_matches = [&](const Entry& e, std::vector<std::pair<std::string, std::string>>* out) -> bool {
+    switch (e.kind) {
+      case exact: return path == e.text;
+      case prefix: return path.substr(0, e.text.size()) == e.text || path == std::string_view(e.text).substr(0, e.text.size() - 1);
+      case segments: {
+        if (!split) {
+          parts = split_path(path);
+          split = true;
+        }
+        if (parts.size() != e.segments.size()) return false;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+          const std::string& s = e.segments[i];
+          if (s.size() >= 2 && s.front() == '{' && s.back() == '}') {
+            if (parts[i].empty()) return false;
+            if (out) {
+              auto decoded = percent_decode(parts[i]);
+              if (!decoded) return false;
+              out->emplace_back(s.substr(1, s.size() - 2), std::move(*decoded));
+            }
+          } else if (parts[i] != s) {
+            return false;
+          }
+        }
+        return true;
+      }
+      case regex: return std::regex_match(path.begin(), path.end(), e.re);
+    }
+    return false;
+  };
+  auto method_ok = [&](const Route& r) {
+    return r.method == "*" || r.method == method || (method == "HEAD" && r.method == "GET");
+  };
+
+  for (int kind = exact; kind <= regex && !best_for_method; ++kind) {
+    for (const auto& e : entries_) {
+      if (e->kind != kind) continue;
+      if (e->route.method == method || e->route.method == "*") method_known = true;
+      if (!path_matches(*e, nullptr)) continue;
+      if (method_ok(e->route)) {
+        if (kind == prefix) {
+          if (!best_for_method || e->text.size() > best_prefix) {
+            best_for_method = e.get();
+            best_prefix = e->text.size();
+          }
+          continue;
+        }
+        best_for_method = e.get();
+        break;
+      }
+      allowed.push_back(e->route.method);
+    }
+  }
+  if (best_for_method) {
+    params.clear();
+    path_matches(*best_for_method, &params);
+    return {&best_for_method->route, 200, {}};
+  }
+  for (const auto& e : entries_)
+    if (e->route.method == method || (method == "HEAD" && e->route.method == "GET")) method_known = true;
+  static constexpr std::string_view standard[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"};
+  if (!method_known && std::find(std::begin(standard), std::end(standard), method) == std::end(standard))
+    return {nullptr, 501, {}};
+  if (allowed.empty()) return {nullptr, 404, {}};
+  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) allowed.push_back("HEAD");
+  std::sort(allowed.begin(), allowed.end());
+  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+  std::string allow;
+  for (auto m : allowed) {
+    if (!allow.empty()) allow += ", ";
+    allow += m;
+  }
+  return {nullptr, 405, std::move(allow)};
+}
+
+}  // namespace hellepoll::http

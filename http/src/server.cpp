@@ -1,0 +1,195 @@
+#include "hellepoll/http/server.hpp"
+
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <latch>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "hellepoll/log.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/sleep.hpp"
+
+namespace hellepoll::http {
+
+using namespace std::chrono_literals;
+
+void ServerThread::untrack(Tracked* c) {
+  auto it = std::find(connections_.begin(), connections_.end(), c);
+  if (it != connections_.end()) {
+    *it = connections_.back();
+    connections_.pop_back();
+  }
+}
+
+void ServerThread::drain() {
+  if (draining_) return;
+  draining_ = true;
+  if (listener_) listener_->close();
+  // Idle keep-alive connections have no request to finish: wake their pending read with
+  // EOF so they close now. Busy ones see draining() and close after their response.
+  for (Tracked* c : connections_)
+    if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+Task<void> ServerThread::serve(Listener& listener) {
+  listener_ = &listener;
+  bool logged_exhaustion = false;
+  while (!draining_) {
+    auto conn = co_await listener.accept();
+    if (!conn) {
+      if (draining_ || conn.error() == std::errc::operation_canceled) break;
+      const int err = conn.error().value();
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        // Out of descriptors or memory: say so once, back off instead of spinning, and
+        // resume when connections close.
+        if (!logged_exhaustion) log(LogLevel::error, "accept: {}; backing off", conn.error().message());
+        logged_exhaustion = true;
+        co_await sleep_for(50ms);
+        continue;
+      }
+      log(LogLevel::warn, "accept: {}", conn.error().message());
+      continue;
+    }
+    logged_exhaustion = false;
+    spawn(serve_connection(std::move(*conn), *this));
+  }
+  listener_ = nullptr;
+  // Let in-flight requests finish, up to the grace period.
+  const auto deadline = Clock::now() + options_.grace_period;
+  while (!connections_.empty() && Clock::now() < deadline) co_await sleep_for(5ms);
+  if (!connections_.empty()) {
+    log(LogLevel::warn, "grace period over: cutting {} connection(s)", connections_.size());
+    Scheduler::current().stop();
+  }
+}
+
+struct Server::Shared {
+  std::mutex mutex;
+  std::vector<std::pair<Scheduler*, ServerThread*>> threads;
+  bool stop_requested = false;
+};
+
+Server::Server(Router router, ServerOptions options)
+    : router_(std::move(router)), options_(std::move(options)), shared_(std::make_unique<Shared>()) {
+  if (options_.threads == 0) options_.threads = 1;
+}
+
+Server::~Server() = default;
+
+void Server::stop() {
+  std::lock_guard lock(shared_->mutex);
+  shared_->stop_requested = true;
+  for (auto [sched, thread] : shared_->threads) {
+    ServerThread* t = thread;
+    sched->post([t] { t->drain(); });
+  }
+}
+
+int Server::run() {
+  // Signals: blocked in every thread (the mask is inherited), received by one watcher.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
+  std::signal(SIGPIPE, SIG_IGN);  // a client that goes away must never kill the server
+
+  const unsigned n = options_.threads;
+  std::latch listening(n);
+  std::exception_ptr bind_error;
+  SocketAddress bound = options_.address;
+  std::string backend_name;
+  std::mutex setup_mutex;
+  std::latch port_known(1);
+  std::atomic<bool> finished{false};
+
+  auto thread_main = [&](unsigned index) {
+    try {
+      Scheduler sched(SchedulerOptions{options_.backend, options_.backend_options});
+      ServerThread st(router_, options_);
+      ListenOptions lo;
+      lo.reuse_port = n > 1;
+      // Thread 0 binds first so that port 0 becomes a real port the others can share.
+      if (index > 0) port_known.wait();
+      Result<Listener> listener = [&]() -> Result<Listener> {
+        std::lock_guard lock(setup_mutex);
+        return Listener::bind(index == 0 ? options_.address : bound, lo);
+      }();
+      if (!listener) {
+        std::lock_guard lock(setup_mutex);
+        if (!bind_error)
+          bind_error = std::make_exception_ptr(
+              std::system_error(listener.error(), "cannot listen on " + options_.address.to_string()));
+        if (index == 0) port_known.count_down();
+        listening.count_down();
+        return;
+      }
+      {
+        std::lock_guard lock(setup_mutex);
+        if (index == 0) {
+          bound = listener->local_address();
+          backend_name = sched.backend().describe();
+        }
+      }
+      if (index == 0) port_known.count_down();
+      {
+        std::lock_guard lock(shared_->mutex);
+        shared_->threads.emplace_back(&sched, &st);
+        if (shared_->stop_requested) st.drain();
+      }
+      listening.count_down();
+      sched.block_on(st.serve(*listener));
+      {
+        std::lock_guard lock(shared_->mutex);
+        auto& v = shared_->threads;
+        v.erase(std::remove(v.begin(), v.end(), std::make_pair(&sched, &st)), v.end());
+      }
+    } catch (...) {
+      std::lock_guard lock(setup_mutex);
+      if (!bind_error) bind_error = std::current_exception();
+      if (index == 0) port_known.count_down();
+      listening.count_down();
+    }
+  };
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < n; ++i) workers.emplace_back(thread_main, i);
+  std::thread watcher;
+  std::thread main_thread(thread_main, 0);
+  listening.wait();
+  {
+    std::lock_guard lock(setup_mutex);
+    if (bind_error) {
+      stop();
+    } else {
+      if (on_listening) on_listening(bound, backend_name, n);
+      // A watcher that turns SIGINT/SIGTERM into stop(); it ends when the server does.
+      watcher = std::thread([this, signals, &finished] {
+        const timespec tick{0, 100'000'000};
+        while (!finished.load()) {
+          int sig = sigtimedwait(&signals, nullptr, &tick);
+          if (sig != SIGINT && sig != SIGTERM) continue;
+          log(LogLevel::info, "{}: finishing in-flight requests, then exiting", sig == SIGINT ? "SIGINT" : "SIGTERM");
+          stop();
+        }
+      });
+    }
+  }
+  main_thread.join();
+  for (auto& w : workers) w.join();
+  finished.store(true);
+  if (watcher.joinable()) watcher.join();
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (bind_error) std::rethrow_exception(bind_error);
+  return 0;
+}
+
+}  // namespace hellepoll::http
