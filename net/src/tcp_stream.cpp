@@ -4,6 +4,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace hellepoll {
@@ -64,8 +66,10 @@ Result<void> TcpStream::shutdown(int how) noexcept {
 Task<void> TcpStream::close() {
   int fd = socket_.release();
   if (fd < 0) co_return;
-  Scheduler::current().backend().forget_fd(fd);
-  (void)co_await io::close(fd);
+  Scheduler& s = Scheduler::current();
+  s.backend().forget_fd(fd);
+  // A stopping scheduler refuses new operations, but a close must still happen.
+  if (s.stopping() || co_await io::close(fd) == -ECANCELED) ::close(fd);
 }
 
 Result<SocketAddress> TcpStream::peer_address() const {
