@@ -258,7 +258,10 @@ Task<Outcome> Connection::handle_complete_head() {
       log(LogLevel::error, "handler for {} {} threw a non-standard exception", route->method, route->pattern);
       r = Response::error(500, "the handler failed");
     }
-    keep_alive = keep_alive && !r.wants_close();
+    // Re-check draining: a drain that began while the handler ran closes this connection
+    // after the response, so the response must say so (RFC 9112 §9.6), or the client may
+    // pipeline another request onto a connection we are about to close.
+    keep_alive = keep_alive && !r.wants_close() && !thread_.draining();
     status = r.status();
     bytes = r.content_length();
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);

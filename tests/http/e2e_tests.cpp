@@ -1,0 +1,150 @@
+// End to end: the example binaries (examples/hello, examples/api) as child processes on
+// both backends, driven by raw sockets, curl and ab. Each child is killed by its
+// ServerProcess destructor whatever happens to the test.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "http/support_client.hpp"
+#include "support/backends.hpp"
+
+using namespace hellepoll;
+using namespace hellepoll::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHello = HELLEPOLL_BINARY_DIR "/examples/hello";
+const std::string kApi = HELLEPOLL_BINARY_DIR "/examples/api";
+
+std::string get(std::string_view path, std::string_view extra = {}) {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
+}
+
+RawResponse exchange(std::uint16_t port, const std::string& request) {
+  SyncClient c(port);
+  BOOST_REQUIRE(c.send(request));
+  return c.read_response();
+}
+
+std::string curl(const std::string& args) { return "curl -sS --max-time 5 " + args + " 2>&1"; }
+
+bool ab_installed() { return std::filesystem::exists("/usr/bin/ab"); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(e2e)
+
+BOOST_DATA_TEST_CASE(parser_rejections_end_to_end, backends, backend) {
+  ServerProcess server(kHello, backend);
+  for (const Rejection& rej : parser_rejections()) {
+    BOOST_TEST_CONTEXT(rej.name) {
+      SyncClient c(server.port());
+      c.send(rej.request);  // the server may refuse before reading all of it
+      RawResponse resp = c.read_response();
+      BOOST_TEST(resp.status == rej.status);
+      BOOST_TEST(resp.body == rej.body);
+      BOOST_TEST(resp.header("Connection") == "close");
+      BOOST_TEST(c.closed_by_peer());
+    }
+  }
+  RawResponse ok = exchange(server.port(), get("/"));
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(ok.body == "Hello, World!");
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_DATA_TEST_CASE(curl_against_hello, backends, backend) {
+  ServerProcess server(kHello, backend);
+  CommandResult plain = run_command(curl(server.url()));
+  BOOST_TEST(plain.exit_code == 0);
+  BOOST_TEST(plain.output == "Hello, World!");
+  CommandResult verbose = run_command(curl("-v " + server.url()));
+  BOOST_TEST(verbose.exit_code == 0);
+  BOOST_TEST(verbose.output.find("< HTTP/1.1 200 OK") != std::string::npos, verbose.output);
+  BOOST_TEST(verbose.output.find("< Content-Length: 13") != std::string::npos, verbose.output);
+  BOOST_TEST(verbose.output.find("Hello, World!") != std::string::npos, verbose.output);
+  // HTTP/1.0 and a keep-alive reuse across two URLs in one curl run.
+  CommandResult http10 = run_command(curl("--http1.0 " + server.url()));
+  BOOST_TEST(http10.exit_code == 0);
+  BOOST_TEST(http10.output == "Hello, World!");
+  CommandResult twice = run_command(curl("-v " + server.url() + " " + server.url()));
+  BOOST_TEST(twice.exit_code == 0);
+  BOOST_TEST(twice.output.find("Re-using existing connection") != std::string::npos, twice.output);
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_DATA_TEST_CASE(api_example_routes, backends, backend) {
+  ServerProcess server(kApi, backend);
+  RawResponse user = exchange(server.port(), get("/users/42"));
+  BOOST_TEST(user.status == 200);
+  BOOST_TEST(user.header("Content-Type") == "application/json");
+  BOOST_TEST(user.body == R"({"id":"42"})");
+  // A decoded quote and backslash must come out escaped, control characters as \u00XX.
+  RawResponse nasty = exchange(server.port(), get("/users/a%22b%5Cc%0A%01"));
+  BOOST_TEST(nasty.body == R"({"id":"a\"b\\c\n\u0001"})");
+  RawResponse status = exchange(server.port(), get("/status"));
+  BOOST_TEST(status.body == R"({"ok":true})");
+
+  CommandResult echo = run_command(curl("-d hello " + server.url("/echo")));
+  BOOST_TEST(echo.exit_code == 0);
+  BOOST_TEST(echo.output == R"({"length":5})");
+  CommandResult chunked = run_command(curl("-H 'Transfer-Encoding: chunked' -d 0123456789 " + server.url("/echo")));
+  BOOST_TEST(chunked.exit_code == 0);
+  BOOST_TEST(chunked.output == R"({"length":10})");
+
+  RawResponse stream = exchange(server.port(), get("/stream"));
+  BOOST_TEST(stream.status == 200);
+  BOOST_TEST(stream.header("Transfer-Encoding") == "chunked");
+  BOOST_TEST(stream.raw_body == "8\r\nchunk 1\n\r\n8\r\nchunk 2\n\r\n8\r\nchunk 3\n\r\n0\r\n\r\n");
+  CommandResult curl_stream = run_command(curl("-N " + server.url("/stream")));
+  BOOST_TEST(curl_stream.exit_code == 0);
+  BOOST_TEST(curl_stream.output == "chunk 1\nchunk 2\nchunk 3\n");
+  BOOST_TEST(server.stop() == 0);
+}
+
+// SIGTERM while a streamed reply is in flight (three chunks, 100 ms apart): the reply
+// completes, new connections are refused, the process exits 0.
+BOOST_DATA_TEST_CASE(sigterm_finishes_in_flight_response_then_exits_0, backends, backend) {
+  ServerProcess server(kApi, backend);
+  SyncClient c(server.port());
+  BOOST_REQUIRE(c.send(get("/stream")));
+  BOOST_REQUIRE(c.wait_for_data());  // the first chunk is out, the handler sleeps
+  server.signal(SIGTERM);
+  BOOST_TEST(becomes_refused(server.port()));
+  RawResponse resp = c.read_response();
+  BOOST_TEST(resp.status == 200);
+  BOOST_TEST(resp.body == "chunk 1\nchunk 2\nchunk 3\n");
+  BOOST_TEST(resp.raw_body.ends_with("0\r\n\r\n"));
+  BOOST_TEST(c.closed_by_peer());
+  BOOST_TEST(server.wait() == 0);
+}
+
+// Idle keep-alive connections do not hold up shutdown.
+BOOST_DATA_TEST_CASE(sigterm_with_idle_keep_alive_connection_exits_0_promptly, backends, backend) {
+  ServerProcess server(kHello, backend);
+  SyncClient c(server.port());
+  BOOST_REQUIRE(c.send(get("/")));
+  BOOST_TEST(c.read_response().body == "Hello, World!");
+  const auto t0 = std::chrono::steady_clock::now();
+  server.signal(SIGTERM);
+  BOOST_TEST(c.closed_by_peer());
+  BOOST_TEST(server.wait() == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+  return boost::unit_test::assertion_result(ab_installed());
+}))
+BOOST_DATA_TEST_CASE(ab_against_hello_has_no_failures, backends, backend) {
+  ServerProcess server(kHello, backend);
+  CommandResult ab = run_command("ab -q -n 2000 -c 25 " + server.url() + " 2>&1");
+  BOOST_TEST(ab.exit_code == 0, ab.output);
+  BOOST_TEST(std::regex_search(ab.output, std::regex(R"(Complete requests:\s+2000\n)")), ab.output);
+  BOOST_TEST(std::regex_search(ab.output, std::regex(R"(Failed requests:\s+0\n)")), ab.output);
+  BOOST_TEST(ab.output.find("Non-2xx") == std::string::npos, ab.output);
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
