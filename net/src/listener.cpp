@@ -163,7 +163,7 @@ Result<TcpStream> Listener::AcceptAwaitable::await_resume() {
     st.ready.pop_front();
     return TcpStream(Socket(fd));
   }
-  if (st.error) return errno_code(-std::exchange(st.error, 0));
+  if (st.error) return errno_code(std::exchange(st.error, 0));  // stored as -errno
   if (timed_out_) return errno_code(-ETIMEDOUT);
   return errno_code(-ECANCELED);
 }

@@ -1,0 +1,119 @@
+// The echo example, run as a real process, serves 1,000 concurrent clients on each
+// backend and exits 0 on SIGTERM.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "hellepoll/net/tcp_stream.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/when_all.hpp"
+#include "support/backends.hpp"
+
+using namespace hellepoll;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A child process that is always reaped: SIGKILL if the test did not stop it.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) ::close(out);
+  }
+  int terminate() {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+void start(Child& c, std::vector<std::string> args) {
+  int p[2];
+  BOOST_REQUIRE(::pipe(p) == 0);
+  c.pid = ::fork();
+  BOOST_REQUIRE(c.pid >= 0);
+  if (c.pid == 0) {
+    ::dup2(p[1], STDOUT_FILENO);
+    ::close(p[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  c.out = p[0];
+}
+
+std::string first_line(int fd) {
+  std::string line;
+  char ch;
+  while (::read(fd, &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+  return line;
+}
+
+Task<bool> client(SocketAddress to, int id) {
+  auto c = co_await TcpStream::connect(to, Deadline::after(10s));
+  if (!c) co_return false;
+  std::string data(500 + static_cast<std::size_t>(id % 13) * 300, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(id + i * 31);
+  if (!co_await c->send_all(data)) co_return false;
+  std::string back(data.size(), '\0');
+  auto r = co_await c->recv_exact(std::as_writable_bytes(std::span(back.data(), back.size())), Deadline::after(10s));
+  co_await c->close();
+  co_return r && back == data;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(echo_example)
+
+BOOST_DATA_TEST_CASE(serves_a_thousand_clients_and_exits_cleanly, test::backends, backend) {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &rl);  // inherited by the child too
+
+  Child echo;
+  start(echo, {HELLEPOLL_BINARY_DIR "/examples/echo", "--port", "0", "--threads", "2", "--backend",
+               std::string(to_string(backend))});
+  const std::string line = first_line(echo.out);
+  BOOST_TEST_MESSAGE(line);
+  auto colon = line.find("127.0.0.1:");
+  BOOST_REQUIRE_MESSAGE(colon != std::string::npos, "no address in: " << line);
+  BOOST_TEST(line.find(backend == BackendKind::uring ? "io_uring" : "epoll") != std::string::npos);
+  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 10)));
+
+  Scheduler s(backend);
+  std::vector<Task<bool>> clients;
+  for (int i = 0; i < 1000; ++i) clients.push_back(client(SocketAddress::loopback_v4(port), i));
+  auto results = s.block_on(when_all(std::move(clients)));
+  int ok = 0;
+  for (bool r : results) ok += r;
+  BOOST_TEST(ok == 1000);
+  BOOST_TEST(echo.terminate() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_exit_2) {
+  Child echo;
+  start(echo, {HELLEPOLL_BINARY_DIR "/examples/echo", "--threads", "zero"});
+  int status = 0;
+  ::waitpid(echo.pid, &status, 0);
+  echo.pid = -1;
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
