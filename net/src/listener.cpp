@@ -53,11 +53,15 @@ void destroy_accept_state(AcceptState* st) {
   if (!st) return;
   if (st->armed) {
     // The kernel still holds the operation: cancel it and let its last completion free
-    // the state.
+    // the state. On epoll that completion runs inside cancel(), so `st` must not be
+    // touched after it; the fd is taken out first and closed last.
+    const int fd = st->socket.release();
     st->orphaned = true;
     st->waiting = nullptr;
-    st->socket.close_now();
-    if (Scheduler* s = Scheduler::current_or_null()) s->backend().cancel(*st);
+    Scheduler* s = Scheduler::current_or_null();
+    if (s) s->backend().cancel(*st);
+    if (s) s->backend().forget_fd(fd);
+    ::close(fd);
     return;
   }
   delete st;
