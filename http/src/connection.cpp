@@ -268,7 +268,7 @@ Task<Outcome> Connection::handle_complete_head() {
     if (!head_only && !status_forbids_body(r.status())) {
       if (const FileBody* f = r.file_body()) {
         if (!co_await flush()) co_return Outcome::close;
-        if (!co_await send_file_body(stream_, *f, opts_.write_timeout)) co_return Outcome::close;
+        if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout)) co_return Outcome::close;
       } else if (r.body().size() > 64 * 1024) {
         // Large bodies go out from the handler's own string: no copy into out_.
         iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};

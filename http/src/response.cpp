@@ -42,7 +42,9 @@ Response::Response(Response&& o) noexcept
       owned_type_(std::move(o.owned_type_)),
       headers_(std::move(o.headers_)),
       body_(std::move(o.body_)),
-      file_(std::exchange(o.file_, FileBody{})) {
+      file_(std::exchange(o.file_, FileBody{})),
+      parts_(std::move(o.parts_)),
+      trailer_(std::move(o.trailer_)) {
   // An owned type lived in o.owned_type_, whose characters may not have moved with it (SSO).
   content_type_ = owned_type_.empty() ? o.content_type_ : std::string_view(owned_type_);
 }
@@ -111,6 +113,21 @@ Response& Response::file(FileBody f) noexcept {
   if (file_.fd >= 0 && file_.fd != f.fd) ::close(file_.fd);
   file_ = f;
   return *this;
+}
+
+Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer) noexcept {
+  file(FileBody{fd, 0, 0});
+  parts_ = std::move(parts);
+  trailer_ = std::move(trailer);
+  return *this;
+}
+
+std::uint64_t Response::content_length() const noexcept {
+  if (file_.fd < 0) return body_.size();
+  if (parts_.empty()) return file_.length;
+  std::uint64_t n = trailer_.size();
+  for (const FilePart& p : parts_) n += p.header.size() + p.length;
+  return n;
 }
 
 }  // namespace hellepoll::http

@@ -88,6 +88,15 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
   co_return ok;
 }
 
+Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {
+  if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout);
+  for (const FilePart& part : r.file_parts()) {
+    if (!co_await stream.send_all(part.header, Deadline::after(write_timeout))) co_return false;
+    if (!co_await send_file_body(stream, FileBody{body.fd, part.offset, part.length}, write_timeout)) co_return false;
+  }
+  co_return static_cast<bool>(co_await stream.send_all(r.file_trailer(), Deadline::after(write_timeout)));
+}
+
 StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
                            Duration write_timeout)
     : stream_(stream),

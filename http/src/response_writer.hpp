@@ -22,6 +22,10 @@ void append_response_head(std::string& out, const Response& r, int version_minor
 // Sends a file range after the head was flushed: pooled reads through the backend
 // (io_uring READ, or the epoll file pool) and sends, with bounded memory.
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout);
+// The whole file body of `r`: one range, or the parts of a multipart/byteranges body.
+// False when the client is gone or the file could not be read in full (it shrank): the
+// connection must close, since the announced Content-Length can no longer be honoured.
+Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout);
 
 class StreamWriter final : public ResponseStream {
  public:

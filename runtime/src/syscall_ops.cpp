@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +30,8 @@ long once(Operation& op) noexcept {
     case OpCode::openat:
       return ::openat(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
                       static_cast<mode_t>(op.len));
+    case OpCode::openat2:
+      return ::syscall(SYS_openat2, op.fd, static_cast<const char*>(op.ptr), op.ptr2, sizeof(open_how));
     case OpCode::statx:
       return ::statx(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),
                      static_cast<unsigned>(op.len), static_cast<struct statx*>(op.ptr2));

@@ -12,7 +12,8 @@ int perform_syscall(Operation& op) noexcept;
 
 // True for the operations that act on regular files, which readiness cannot help with.
 inline bool is_file_op(OpCode c) noexcept {
-  return c == OpCode::read_at || c == OpCode::write_at || c == OpCode::openat || c == OpCode::statx ||
+  return c == OpCode::read_at || c == OpCode::write_at || c == OpCode::openat || c == OpCode::openat2 ||
+         c == OpCode::statx ||
          c == OpCode::fsync;
 }
 

@@ -25,7 +25,7 @@ constexpr struct {
     {IORING_OP_NOP, "NOP"},         {IORING_OP_ACCEPT, "ACCEPT"},   {IORING_OP_CONNECT, "CONNECT"},
     {IORING_OP_RECV, "RECV"},       {IORING_OP_SEND, "SEND"},       {IORING_OP_SENDMSG, "SENDMSG"},
     {IORING_OP_SHUTDOWN, "SHUTDOWN"}, {IORING_OP_CLOSE, "CLOSE"},   {IORING_OP_READ, "READ"},
-    {IORING_OP_WRITE, "WRITE"},     {IORING_OP_OPENAT, "OPENAT"},   {IORING_OP_STATX, "STATX"},
+    {IORING_OP_WRITE, "WRITE"},     {IORING_OP_OPENAT, "OPENAT"},   {IORING_OP_OPENAT2, "OPENAT2"},   {IORING_OP_STATX, "STATX"},
     {IORING_OP_FSYNC, "FSYNC"},     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
     {IORING_OP_POLL_ADD, "POLL_ADD"},
 };
@@ -159,6 +159,9 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
     case OpCode::openat:
       io_uring_prep_openat(sqe, op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
                            static_cast<mode_t>(op.len));
+      break;
+    case OpCode::openat2:
+      io_uring_prep_openat2(sqe, op.fd, static_cast<const char*>(op.ptr), static_cast<open_how*>(op.ptr2));
       break;
     case OpCode::statx:
       io_uring_prep_statx(sqe, op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),

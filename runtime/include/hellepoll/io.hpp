@@ -162,6 +162,11 @@ struct PathOp : OpAwaitable {
 inline PathOp openat(int dirfd, const char* path, int flags, unsigned mode = 0) {
   return PathOp(OpCode::openat, dirfd, path, static_cast<std::uint32_t>(flags), mode, nullptr);
 }
+// openat2(2): `how` (a struct open_how*, e.g. with RESOLVE_BENEATH) and `path` must stay
+// alive until the operation completes.
+inline PathOp openat2(int dirfd, const char* path, void* how) {
+  return PathOp(OpCode::openat2, dirfd, path, 0, 0, how);
+}
 // `out` is a struct statx*.
 inline PathOp statx(int dirfd, const char* path, int flags, unsigned mask, void* out) {
   return PathOp(OpCode::statx, dirfd, path, static_cast<std::uint32_t>(flags), mask, out);

@@ -22,6 +22,7 @@ enum class OpCode : std::uint8_t {
   read_at,       // fd, ptr=buf, len, offset
   write_at,      // fd, ptr=buf, len, offset
   openat,        // fd=dirfd, ptr=path, flags=O_*, len=mode
+  openat2,       // fd=dirfd, ptr=path, ptr2=struct open_how* (e.g. RESOLVE_BENEATH)
   statx,         // fd=dirfd, ptr=path, flags=AT_*, len=mask, ptr2=struct statx*
   fsync,         // fd, flags=IORING_FSYNC_DATASYNC-like: 1 means fdatasync
   poll_read,     // fd: completes when readable (internal: wake-ups)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hellepoll::http {
 
@@ -16,6 +17,13 @@ namespace hellepoll::http {
 // pooled reads. The response owns the fd and closes it.
 struct FileBody {
   int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// One part of a multipart/byteranges body: its delimiter and headers, then a file range.
+struct FilePart {
+  std::string header;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
 };
@@ -50,6 +58,9 @@ class Response {
   }
   // The body is this range of a file instead of body(); takes ownership of the fd.
   Response& file(FileBody f) noexcept;
+  // A multipart body: each part's text then its range of the file, then `trailer` (the
+  // closing delimiter). Takes ownership of the fd.
+  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer) noexcept;
   // Asks the connection to close after this response.
   Response& close_connection() noexcept {
     close_ = true;
@@ -65,8 +76,10 @@ class Response {
   bool has_server() const noexcept { return has_server_; }
   bool wants_close() const noexcept { return close_; }
   const FileBody* file_body() const noexcept { return file_.fd >= 0 ? &file_ : nullptr; }
+  const std::vector<FilePart>& file_parts() const noexcept { return parts_; }
+  const std::string& file_trailer() const noexcept { return trailer_; }
   // The length Content-Length will announce.
-  std::uint64_t content_length() const noexcept { return file_.fd >= 0 ? file_.length : body_.size(); }
+  std::uint64_t content_length() const noexcept;
 
  private:
   int status_;
@@ -78,6 +91,8 @@ class Response {
   std::string headers_;
   std::string body_;
   FileBody file_;
+  std::vector<FilePart> parts_;
+  std::string trailer_;
 };
 
 }  // namespace hellepoll::http

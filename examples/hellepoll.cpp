@@ -1,0 +1,95 @@
+// The main program: a static file server.
+//
+//   hellepoll serve [DIR] [--port P] [--threads N] [--backend auto|uring|epoll] [--listing]
+//
+// Without DIR it serves the bundled default site (site/ in the source tree).
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <hellepoll/http/cli.hpp>
+#include <hellepoll/http/server.hpp>
+#include <hellepoll/http/static_files.hpp>
+#include <system_error>
+
+using namespace hellepoll;
+using namespace hellepoll::http;
+
+namespace {
+
+// The bundled site: next to the build tree's source, or installed beside the binary.
+std::string default_site() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& candidate : {exe.parent_path() / "site", exe.parent_path() / "../share/hellepoll/site",
+                                    fs::path(HELLEPOLL_SOURCE_DIR) / "site"})
+    if (fs::is_directory(candidate / ".", ec)) return fs::weakly_canonical(candidate, ec).string();
+  return {};
+}
+
+void usage(std::FILE* to) {
+  fmt::print(to,
+             "usage: hellepoll serve [DIR] [flags]\n"
+             "Serves the files under DIR (default: the bundled site) over HTTP/1.1.\n"
+             "  --listing            HTML index for directories without index.html\n{}",
+             server_flags_help());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != "serve") {
+    if (argc >= 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    fmt::print(stderr, "hellepoll: expected the command 'serve'\n");
+    usage(stderr);
+    return 2;
+  }
+  ServerOptions options;
+  StaticOptions statics;
+  auto cli = parse_server_flags(
+      argc - 1, argv + 1, options,
+      [&](std::string_view name, std::string_view) {
+        if (name != "--listing") return false;
+        statics.listing = true;
+        return true;
+      },
+      {"--listing"});
+  if (cli.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (!cli.ok || cli.positional.size() > 1) {
+    fmt::print(stderr, "hellepoll: {}\n", cli.ok ? "more than one directory given" : cli.error);
+    usage(stderr);
+    return 2;
+  }
+  std::string root = cli.positional.empty() ? default_site() : cli.positional[0];
+  std::error_code ec;
+  if (root.empty() || !std::filesystem::is_directory(root, ec)) {
+    fmt::print(stderr, "hellepoll: {} is not a directory\n", root.empty() ? "the bundled site" : root);
+    return 2;
+  }
+
+  Router router;
+  try {
+    router.get("/*", static_files(root, statics));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hellepoll: {}\n", e.what());
+    return 2;
+  }
+  Server server(std::move(router), options);
+  server.on_listening = [&](const SocketAddress& at, std::string_view backend, unsigned threads) {
+    fmt::print("hellepoll: serving {} on http://{}/ with {}, {} thread(s)\n", root, at.to_string(), backend, threads);
+    std::fflush(stdout);
+  };
+  try {
+    return server.run();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hellepoll: {}\n", e.what());
+    return 1;
+  }
+}
