@@ -39,19 +39,10 @@ void usage(std::FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string_view(argv[1]) != "serve") {
-    if (argc >= 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
-      usage(stdout);
-      return 0;
-    }
-    fmt::print(stderr, "hellepoll: expected the command 'serve'\n");
-    usage(stderr);
-    return 2;
-  }
   ServerOptions options;
   StaticOptions statics;
   auto cli = parse_server_flags(
-      argc - 1, argv + 1, options,
+      argc, argv, options,
       [&](std::string_view name, std::string_view) {
         if (name != "--listing") return false;
         statics.listing = true;
@@ -62,12 +53,18 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
-  if (!cli.ok || cli.positional.size() > 1) {
-    fmt::print(stderr, "hellepoll: {}\n", cli.ok ? "more than one directory given" : cli.error);
+  if (!cli.ok) {
+    fmt::print(stderr, "hellepoll: {}\n", cli.error);
     usage(stderr);
     return 2;
   }
-  std::string root = cli.positional.empty() ? default_site() : cli.positional[0];
+  if (cli.positional.empty() || cli.positional[0] != "serve" || cli.positional.size() > 2) {
+    fmt::print(stderr, "hellepoll: {}\n",
+               cli.positional.size() > 2 ? "more than one directory given" : "expected the command 'serve'");
+    usage(stderr);
+    return 2;
+  }
+  std::string root = cli.positional.size() == 2 ? cli.positional[1] : default_site();
   std::error_code ec;
   if (root.empty() || !std::filesystem::is_directory(root, ec)) {
     fmt::print(stderr, "hellepoll: {} is not a directory\n", root.empty() ? "the bundled site" : root);

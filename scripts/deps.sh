@@ -3,7 +3,7 @@
 # Idempotent: a machine that has everything runs no apt-get at all.
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-wanted=(cmake ninja-build g++ clang liburing-dev libfmt-dev libboost-test-dev curl apache2-utils "$@")
+wanted=(cmake ninja-build g++ clang liburing-dev libfmt-dev libboost-test-dev curl wget apache2-utils "$@")
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

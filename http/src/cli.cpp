@@ -53,6 +53,10 @@ CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
         has_value = true;
       }
       const bool is_switch = std::find(extra_switches.begin(), extra_switches.end(), name) != extra_switches.end();
+      static constexpr std::string_view builtin[] = {"--host", "--port", "--threads", "--backend", "--access-log"};
+      if (!is_switch && std::find(std::begin(builtin), std::end(builtin), name) == std::end(builtin))
+        throw std::invalid_argument("unknown flag " + std::string(name));
+      if (is_switch && has_value) throw std::invalid_argument(std::string(name) + " takes no value");
       if (!has_value && !is_switch) {
         if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
         value = argv[++i];

@@ -461,6 +461,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& first_line() const { return first_line_; }
   std::string url(std::string_view path = "/") const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);

@@ -19,9 +19,8 @@ struct CliResult {
   std::vector<std::string> positional;  // arguments that are not flags
 };
 
-// Parses the common flags into `options`. `extra(name, value)` may claim more flags
-// (return true when it knows the flag; throw std::invalid_argument for a bad value);
-// flags listed in `extra_switches` take no value.
+// Parses the common flags into `options`. Flags listed in `extra_switches` (which take
+// no value) are handed to `extra(name, "")`; anything else is an unknown flag.
 CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
                              const std::function<bool(std::string_view, std::string_view)>& extra = {},
                              const std::vector<std::string_view>& extra_switches = {});

@@ -1,0 +1,129 @@
+// `hellepoll serve` as a real process on both backends: curl -r, curl -z and wget -c
+// behave as against nginx; 50 concurrent downloads of a large file keep the server's
+// memory bounded; the bundled default site is served.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "hellepoll/when_all.hpp"
+#include "support/backends.hpp"
+#include "support_client.hpp"
+
+using namespace hellepoll;
+using namespace hellepoll::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace serve_test {
+
+const std::string binary = HELLEPOLL_BINARY_DIR "/examples/hellepoll";
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hellepoll-serve-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+inline std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u) >> 13);
+  return s;
+}
+
+inline std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+inline long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+inline Task<std::size_t> download(SocketAddress at) {
+  Client c = co_await Client::connect(at);
+  co_await c.send("GET /large.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  std::string all = co_await c.read_until_close(60s);
+  co_return all.size();
+}
+
+}  // namespace serve_test
+
+using namespace serve_test;
+
+BOOST_AUTO_TEST_SUITE(serve_e2e)
+
+BOOST_DATA_TEST_CASE(curl_and_wget_behave_as_against_nginx, test::backends, backend) {
+  TempDir dir;
+  const std::string data = pattern(3 << 20);
+  std::ofstream(dir.path / "file.bin", std::ios::binary) << data;
+  ServerProcess server(binary, backend, {"serve", dir.path.string()});
+  const std::string url = server.url("/file.bin");
+
+  auto ranged = run_command("curl -s -r 0-99 -o " + (dir.path / "part").string() + " -w '%{http_code}' " + url);
+  BOOST_TEST(ranged.exit_code == 0);
+  BOOST_TEST(ranged.output == "206");
+  BOOST_TEST((slurp(dir.path / "part") == data.substr(0, 100)));
+
+  // -z with a date after the file's mtime: 304, nothing written.
+  auto cond = run_command("curl -s -z 'Fri, 01 Jan 2100 00:00:00 GMT' -w '%{http_code}' " + url);
+  BOOST_TEST(cond.exit_code == 0);
+  BOOST_TEST(cond.output == "304");
+  auto older = run_command("curl -s -z 'Sat, 01 Jan 2000 00:00:00 GMT' -o /dev/null -w '%{http_code}' " + url);
+  BOOST_TEST(older.output == "200");
+
+  // wget -c resumes a partial download with a Range request.
+  const fs::path local = dir.path / "resumed.bin";
+  std::ofstream(local, std::ios::binary) << data.substr(0, 1234567);
+  auto wget = run_command("cd " + dir.path.string() + " && wget -q -c -O resumed.bin " + url + " 2>&1; echo rc=$?");
+  BOOST_TEST(wget.output.find("rc=0") != std::string::npos, wget.output);
+  BOOST_TEST((slurp(local) == data));
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_DATA_TEST_CASE(fifty_concurrent_large_downloads_use_bounded_memory, test::backends, backend) {
+  TempDir dir;
+  {
+    std::ofstream out(dir.path / "large.bin", std::ios::binary);
+    const std::string block = pattern(1 << 20);
+    for (int i = 0; i < 32; ++i) out << block;  // 32 MiB
+  }
+  ServerProcess server(binary, backend, {"serve", dir.path.string()});
+  const long before = status_kib(server.pid(), "VmRSS");
+  Scheduler s(backend);
+  std::vector<Task<std::size_t>> clients;
+  for (int i = 0; i < 50; ++i) clients.push_back(download(SocketAddress::loopback_v4(server.port())));
+  auto sizes = s.block_on(when_all(std::move(clients)));
+  const long peak = status_kib(server.pid(), "VmHWM");
+  std::size_t complete = 0;
+  for (auto n : sizes) complete += n > (32u << 20) ? 1 : 0;  // head + the whole body
+  BOOST_TEST(complete == 50u);
+  BOOST_TEST_MESSAGE("serve RSS before: " << before << " KiB, peak during 50 x 32 MiB downloads: " << peak << " KiB ("
+                                          << to_string(backend) << ")");
+  BOOST_TEST(peak > 0);
+  BOOST_TEST(peak < 64 * 1024, "peak RSS " << peak << " KiB");  // bound documented in docs/SECURITY.md
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_DATA_TEST_CASE(the_bundled_site_is_the_default, test::backends, backend) {
+  ServerProcess server(binary, backend, {"serve"});
+  BOOST_TEST(server.first_line().find("site") != std::string::npos, server.first_line());
+  auto page = run_command("curl -s " + server.url("/"));
+  BOOST_TEST(page.output.find("hellepoll is running") != std::string::npos);
+  auto txt = run_command("curl -s -o /dev/null -w '%{http_code} %{content_type}' " + server.url("/hello.txt"));
+  BOOST_TEST(txt.output == "200 text/plain; charset=utf-8");
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
