@@ -1,6 +1,7 @@
 // One coroutine per connection: read, parse every complete request in the buffer, run
 // its handler, append its response, and send all responses produced by one read in one
 // write. Keep-alive, pipelining, 100-continue, chunked bodies, HEAD, timeouts, limits.
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "access_log.hpp"
@@ -15,6 +17,7 @@
 #include "hellepoll/http/parser.hpp"
 #include "hellepoll/http/server.hpp"
 #include "hellepoll/http/status.hpp"
+#include "hellepoll/io.hpp"
 #include "hellepoll/log.hpp"
 #include "response_writer.hpp"
 
@@ -27,7 +30,7 @@ using namespace std::chrono_literals;
 // requests. It grows only up to what the limits allow.
 class InputBuffer {
  public:
-  explicit InputBuffer(std::size_t initial) : data_(new char[initial]), cap_(initial) {}
+  InputBuffer() = default;
 
   std::string_view view() const noexcept { return {data_.get() + start_, end_ - start_}; }
   std::size_t size() const noexcept { return end_ - start_; }
@@ -55,10 +58,15 @@ class InputBuffer {
     return {reinterpret_cast<std::byte*>(data_.get() + end_), cap_ - end_};
   }
   void commit(std::size_t n) noexcept { end_ += n; }
+  // Gives the memory back (only when empty); space() allocates again.
+  void release() noexcept {
+    data_.reset();
+    cap_ = start_ = end_ = 0;
+  }
 
  private:
   std::unique_ptr<char[]> data_;
-  std::size_t cap_;
+  std::size_t cap_ = 0;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
 };
@@ -71,8 +79,7 @@ class Connection : public ServerThread::Tracked {
       : stream_(std::move(stream)),
         thread_(thread),
         opts_(thread.options()),
-        parser_(opts_.limits),
-        in_(4096) {
+        parser_slot_(std::in_place, opts_.limits) {
     fd = stream_.fd();
     thread_.track(this);
   }
@@ -82,6 +89,8 @@ class Connection : public ServerThread::Tracked {
 
  private:
   Task<bool> fill(Deadline deadline, bool& timed_out);
+  Task<bool> wait_for_request(bool& timed_out);
+  void release_memory() noexcept;
   Task<bool> flush();
   Task<Outcome> handle_complete_head();
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
@@ -91,7 +100,12 @@ class Connection : public ServerThread::Tracked {
   TcpStream stream_;
   ServerThread& thread_;
   const ServerOptions& opts_;
-  RequestParser parser_;
+  // Created on demand: a long-idle connection gives its storage back (see wait_for_request).
+  RequestParser& parser() {
+    if (!parser_slot_) parser_slot_.emplace(opts_.limits);
+    return *parser_slot_;
+  }
+  std::optional<RequestParser> parser_slot_;
   InputBuffer in_;
   std::string out_;
   std::string body_;            // decoded chunked body
@@ -111,6 +125,34 @@ Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
   if (*n == 0) co_return false;
   in_.commit(*n);
   co_return true;
+}
+
+// Between requests. Most keep-alive requests follow soon, so first wait with the buffer
+// in place; a connection idle for longer gives its buffers and parser storage back and
+// waits for readability alone, so thousands of idle connections cost little memory.
+Task<bool> Connection::wait_for_request(bool& timed_out) {
+  const Deadline idle_deadline = Deadline::after(opts_.idle_timeout);
+  const Deadline fast{std::min(idle_deadline.at, Clock::now() + opts_.idle_release_after)};
+  if (co_await fill(fast, timed_out)) co_return true;
+  if (!timed_out || idle_deadline.expired()) co_return false;
+  release_memory();
+  int r = co_await io::poll_read(fd, idle_deadline);
+  if (r < 0) {
+    timed_out = r == -ETIMEDOUT;
+    co_return false;
+  }
+  co_return co_await fill(Deadline::after(opts_.header_timeout), timed_out);
+}
+
+void Connection::release_memory() noexcept {
+  in_.release();
+  parser_slot_.reset();
+  std::string().swap(out_);
+  std::string().swap(body_);
+  // free() keeps pages in the process; after a wave of connections going idle, hand
+  // whole free pages back to the kernel so RSS reflects what idle connections cost.
+  thread_local unsigned released = 0;
+  if (++released % 256 == 0) ::malloc_trim(0);
 }
 
 Task<bool> Connection::flush() {
@@ -145,8 +187,8 @@ Task<void> Connection::linger() {
 }
 
 Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
-  const RequestHead& head = parser_.head();
-  const std::size_t head_size = parser_.head_size();
+  const RequestHead& head = parser().head();
+  const std::size_t head_size = parser().head_size();
   body_.clear();
   body_view_ = {};
   body_wire_bytes_ = 0;
@@ -169,7 +211,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
         co_return Outcome::close;
       }
     }
-    parser_.parse(in_.view());  // the buffer may have moved: re-point the head's views
+    parser().parse(in_.view());  // the buffer may have moved: re-point the head's views
     body_view_ = in_.view().substr(head_size, static_cast<std::size_t>(head.content_length));
     body_wire_bytes_ = static_cast<std::size_t>(head.content_length);
     co_return Outcome::keep_going;
@@ -185,7 +227,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     switch (step.state) {
       case ChunkedDecoder::State::Data: body_.append(step.data); continue;
       case ChunkedDecoder::State::Done:
-        parser_.parse(in_.view());
+        parser().parse(in_.view());
         body_view_ = body_;
         co_return Outcome::keep_going;
       case ChunkedDecoder::State::Error:
@@ -205,7 +247,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
 }
 
 Task<Outcome> Connection::handle_complete_head() {
-  const RequestHead& head = parser_.head();
+  const RequestHead& head = parser().head();
   Request req(head, {}, fd);
   Router::Match match = thread_.router().match(head.method, head.path, req.params());
   const Route* route = match.route;
@@ -216,7 +258,7 @@ Task<Outcome> Connection::handle_complete_head() {
   const bool body_unread = body_outcome == Outcome::close;  // refused 100-continue, or EOF
   if (body_unread && route) co_return Outcome::close;
   // read_body re-pointed the head at the buffer if it moved; params are owned copies.
-  const RequestHead& h = parser_.head();
+  const RequestHead& h = parser().head();
   req.set_body(body_view_);
 
   const bool head_only = h.method_kind == Method::HEAD;
@@ -281,8 +323,8 @@ Task<Outcome> Connection::handle_complete_head() {
     }
   }
   if (opts_.access_log) write_access_log(req, status, head_only ? 0 : bytes);
-  in_.consume(parser_.head_size() + body_wire_bytes_);
-  parser_.reset();
+  in_.consume(parser().head_size() + body_wire_bytes_);
+  parser().reset();
   co_return keep_alive ? Outcome::keep_going : Outcome::close;
 }
 
@@ -295,12 +337,12 @@ Task<void> Connection::run() {
       if (!co_await flush()) break;
       if (thread_.draining()) break;
       idle = true;
-      bool got = co_await fill(Deadline::after(opts_.idle_timeout), timed_out);
+      bool got = co_await wait_for_request(timed_out);
       idle = false;
       if (!got) break;
       header_deadline = Deadline::after(opts_.header_timeout);
     }
-    ParseResult pr = parser_.parse(in_.view());
+    ParseResult pr = parser().parse(in_.view());
     if (pr == ParseResult::NeedMore) {
       // The client may be waiting for earlier responses before it sends more.
       if (!co_await flush()) break;
@@ -314,7 +356,7 @@ Task<void> Connection::run() {
       continue;
     }
     if (pr == ParseResult::Error) {
-      (void)co_await respond_error(parser_.error().status, parser_.error().message);
+      (void)co_await respond_error(parser().error().status, parser().error().message);
       if (co_await flush()) co_await linger();
       break;
     }

@@ -29,7 +29,6 @@ bool parks_as_writer(OpCode c) noexcept { return c == OpCode::send || c == OpCod
 
 // A retry of a parked op: connect's second step reads SO_ERROR instead of connecting again.
 int attempt(Operation& op) noexcept {
-  if (op.code == OpCode::poll_read) return 0;
   if (op.backend_state == connecting) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -151,7 +150,7 @@ bool EpollBackend::submit(Operation& op, int& inline_result) {
   }
   const bool reader = parks_as_reader(op.code);
   if (reader || parks_as_writer(op.code)) {
-    int r = op.code == OpCode::poll_read ? -EAGAIN : perform_syscall(op);
+    int r = perform_syscall(op);
     if (r != -EAGAIN) {
       inline_result = r;
       if (op.code == OpCode::accept && r >= 0) forget_fd(r);  // a reused number: drop stale state

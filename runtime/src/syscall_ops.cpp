@@ -1,6 +1,7 @@
 #include "syscall_ops.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -36,7 +37,16 @@ long once(Operation& op) noexcept {
       return ::statx(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),
                      static_cast<unsigned>(op.len), static_cast<struct statx*>(op.ptr2));
     case OpCode::fsync: return op.flags ? ::fdatasync(op.fd) : ::fsync(op.fd);
-    case OpCode::poll_read:
+    case OpCode::poll_read: {
+      // Readiness without consuming anything: 0 once readable (or at EOF/error).
+      pollfd p{op.fd, POLLIN, 0};
+      long r = ::poll(&p, 1, 0);
+      if (r == 0) {
+        errno = EAGAIN;
+        return -1;
+      }
+      return r < 0 ? -1 : 0;
+    }
     case OpCode::connect: break;
   }
   errno = EINVAL;

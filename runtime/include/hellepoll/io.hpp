@@ -142,6 +142,10 @@ inline SendmsgOp sendmsg(int fd, const iovec* iov, std::size_t iovcnt, int flags
   return SendmsgOp(fd, iov, iovcnt, flags, d);
 }
 
+// Waits until `fd` is readable (or at EOF) without reading: lets an idle connection wait
+// without holding a buffer.
+inline OpAwaitable poll_read(int fd, Deadline d = {}) { return OpAwaitable(OpCode::poll_read, fd, d); }
+
 struct FdOp : OpAwaitable {
   FdOp(OpCode c, int fd, std::uint32_t flags) : OpAwaitable(c, fd) { op().flags = flags; }
 };

@@ -25,7 +25,7 @@ enum class OpCode : std::uint8_t {
   openat2,       // fd=dirfd, ptr=path, ptr2=struct open_how* (e.g. RESOLVE_BENEATH)
   statx,         // fd=dirfd, ptr=path, flags=AT_*, len=mask, ptr2=struct statx*
   fsync,         // fd, flags=IORING_FSYNC_DATASYNC-like: 1 means fdatasync
-  poll_read,     // fd: completes when readable (internal: wake-ups)
+  poll_read,     // fd: completes (with 0) when readable, consuming nothing
 };
 
 // Set in the completion flags when more completions of the same (multishot) operation

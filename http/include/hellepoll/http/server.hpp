@@ -34,6 +34,9 @@ struct ServerOptions {
   Limits limits{};
   // A kept-alive connection with no request in progress is closed after this.
   Duration idle_timeout = std::chrono::seconds(60);
+  // A connection idle this long gives back its buffers and waits for readability alone
+  // (cheap idle connections); the next request then pays one extra readiness wait.
+  Duration idle_release_after = std::chrono::seconds(1);
   // From the first byte of a request to the end of its head (slowloris): 408.
   Duration header_timeout = std::chrono::seconds(30);
   // Between two reads of a request body: 408.
