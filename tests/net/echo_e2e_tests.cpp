@@ -13,8 +13,11 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
+using hellepoll::test::open_fd_count;
+using hellepoll::test::raise_fd_limit;
 using namespace std::chrono_literals;
 
 namespace {
@@ -81,10 +84,7 @@ Task<bool> client(SocketAddress to, int id) {
 BOOST_AUTO_TEST_SUITE(echo_example)
 
 BOOST_DATA_TEST_CASE(serves_a_thousand_clients_and_exits_cleanly, test::backends, backend) {
-  rlimit rl{};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &rl);  // inherited by the child too
+  raise_fd_limit();  // inherited by the child too
 
   Child echo;
   start(echo, {HELLEPOLL_BINARY_DIR "/examples/echo", "--port", "0", "--threads", "2", "--backend",

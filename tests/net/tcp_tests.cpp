@@ -13,27 +13,16 @@
 #include "hellepoll/sleep.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
+using hellepoll::test::open_fd_count;
+using hellepoll::test::raise_fd_limit;
 using namespace std::chrono_literals;
 
 namespace {
 
-int open_fd_count() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
-void raise_fd_limit() {
-  rlimit rl{};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &rl);
-}
 
 Listener listen_loopback() {
   auto l = Listener::bind(SocketAddress::loopback_v4(0));

@@ -11,8 +11,11 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
+using hellepoll::test::open_fd_count;
+using hellepoll::test::raise_fd_limit;
 using namespace std::chrono_literals;
 
 namespace {
@@ -27,14 +30,6 @@ Task<void> bump_after(int* counter, Duration d) {
   ++*counter;
 }
 
-int open_fd_count() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
 }  // namespace
 
