@@ -49,7 +49,7 @@ class InputBuffer {
     if (cap_ - end_ < want) {
       std::size_t cap = std::max(cap_ * 2, end_ + want);
       std::unique_ptr<char[]> bigger(new char[cap]);
-      std::memcpy(bigger.get(), data_.get() + start_, end_ - start_);
+      if (end_ > start_) std::memcpy(bigger.get(), data_.get() + start_, end_ - start_);  // data_ may be null
       end_ -= start_;
       start_ = 0;
       data_ = std::move(bigger);
