@@ -309,8 +309,13 @@ Task<Outcome> Connection::handle_complete_head() {
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);
     if (!head_only && !status_forbids_body(r.status())) {
       if (const FileBody* f = r.file_body()) {
-        if (!co_await flush()) co_return Outcome::close;
-        if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout)) co_return Outcome::close;
+        if (r.file_parts().empty() && f->length <= small_file_limit) {
+          // The common small file: read it behind the head, one write for both.
+          if (!co_await read_small_file_into(out_, *f)) co_return Outcome::close;
+        } else {
+          if (!co_await flush()) co_return Outcome::close;
+          if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout)) co_return Outcome::close;
+        }
       } else if (r.body().size() > 64 * 1024) {
         // Large bodies go out from the handler's own string: no copy into out_.
         iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};

@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <memory>
+#include <vector>
 #include <stdexcept>
 
 #include "hellepoll/http/http_date.hpp"
@@ -61,15 +62,35 @@ void append_response_head(std::string& out, const Response& r, int version_minor
   out.append("\r\n");
 }
 
+namespace {
+// Read buffers for file bodies, recycled per thread: allocating (and faulting in) 64 KiB
+// per response showed up as a fifth of the server's time in the 4 KiB-file benchmark.
+class ReadBuffers {
+ public:
+  static constexpr std::size_t size = 64 * 1024;
+  std::unique_ptr<char[]> take() {
+    if (free_.empty()) return std::unique_ptr<char[]>(new char[size]);  // not value-initialised
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (free_.size() < 16) free_.push_back(std::move(b));  // bounded: 1 MiB per thread at most
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+thread_local ReadBuffers read_buffers;
+}  // namespace
+
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout) {
-  constexpr std::size_t chunk = 64 * 1024;
-  thread_local std::unique_ptr<char[]> pool;  // one buffer per thread: bounded memory
-  std::unique_ptr<char[]> buf = pool ? std::move(pool) : std::make_unique<char[]>(chunk);
+  std::unique_ptr<char[]> buf = read_buffers.take();
   std::uint64_t offset = body.offset;
   std::uint64_t left = body.length;
   bool ok = true;
   while (left > 0) {
-    std::size_t want = left < chunk ? static_cast<std::size_t>(left) : chunk;
+    std::size_t want = left < ReadBuffers::size ? static_cast<std::size_t>(left) : ReadBuffers::size;
     int n = co_await io::read_at(body.fd, buf.get(), want, offset);
     if (n <= 0) {  // error, or the file shrank under us: end this response, not the server
       ok = false;
@@ -84,8 +105,24 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
     offset += static_cast<std::uint64_t>(n);
     left -= static_cast<std::uint64_t>(n);
   }
-  if (!pool) pool = std::move(buf);
+  read_buffers.give(std::move(buf));
   co_return ok;
+}
+
+Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
+  const std::size_t old = out.size();
+  const std::size_t len = static_cast<std::size_t>(body.length);
+  out.resize(old + len);
+  std::size_t done = 0;
+  while (done < len) {
+    int n = co_await io::read_at(body.fd, out.data() + old + done, len - done, body.offset + done);
+    if (n <= 0) {
+      out.resize(old);
+      co_return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  co_return true;
 }
 
 Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {

@@ -22,6 +22,11 @@ void append_response_head(std::string& out, const Response& r, int version_minor
 // Sends a file range after the head was flushed: pooled reads through the backend
 // (io_uring READ, or the epoll file pool) and sends, with bounded memory.
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout);
+// A small file range read straight into the output buffer, so head and body leave in one
+// write. False (and `out` unchanged) if the file could not be read in full.
+Task<bool> read_small_file_into(std::string& out, const FileBody& body);
+inline constexpr std::uint64_t small_file_limit = 32 * 1024;
+
 // The whole file body of `r`: one range, or the parts of a multipart/byteranges body.
 // False when the client is gone or the file could not be read in full (it shrank): the
 // connection must close, since the announced Content-Length can no longer be honoured.
