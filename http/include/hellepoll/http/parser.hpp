@@ -71,7 +71,8 @@ enum class ParseResult : std::uint8_t { NeedMore, Complete, Error };
 
 class RequestParser {
  public:
-  // Allocates header storage for limits.max_headers fields once; reset() reuses it.
+  // Allocates header storage for a usual head (24 fields) up front; a larger head grows it
+  // (never past limits.max_headers) and reset() keeps what was grown.
   explicit RequestParser(const Limits& limits);
 
   // Scans what is new in `data` (see the contract above). After Complete or Error the
@@ -166,7 +167,7 @@ class RequestParser {
   void materialize(std::string_view data) noexcept;
 
   Limits limits_;
-  std::vector<FieldSlice> fields_;  // max_headers entries, allocated once
+  std::vector<FieldSlice> fields_;  // grows from 24 up to max_headers, never shrinks
   std::vector<Header> headers_;     // views built from fields_ when the head completes
   Progress s_;
   State state_ = State::Leading;
