@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "hellepoll/detail/frame_allocator.hpp"
+
 namespace hellepoll {
 
 template <typename T = void>
@@ -37,6 +39,10 @@ class DetachedList {
 void report_detached_exception(std::exception_ptr e) noexcept;
 
 struct TaskPromiseBase {
+  // Frames come from a per-thread recycler (detail/frame_allocator.hpp).
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }
+
   std::coroutine_handle<> continuation;
   std::exception_ptr error;
   // Set only for detached tasks.

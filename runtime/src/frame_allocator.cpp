@@ -1,0 +1,74 @@
+#include "hellepoll/detail/frame_allocator.hpp"
+
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HELLEPOLL_RECYCLE_FRAMES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HELLEPOLL_RECYCLE_FRAMES 0
+#endif
+#endif
+#ifndef HELLEPOLL_RECYCLE_FRAMES
+#define HELLEPOLL_RECYCLE_FRAMES 1
+#endif
+
+namespace hellepoll::detail {
+namespace {
+
+constexpr std::size_t granule = 64;
+constexpr std::size_t classes = 16;            // 64 .. 1024 bytes
+constexpr std::size_t max_cached_per_class = 4096;  // a burst of tasks does not pin memory forever
+
+struct FreeFrame {
+  FreeFrame* next;
+};
+
+struct FrameCache {
+  FreeFrame* head[classes] = {};
+  std::size_t count[classes] = {};
+  ~FrameCache() {
+    for (std::size_t c = 0; c < classes; ++c)
+      while (FreeFrame* f = head[c]) {
+        head[c] = f->next;
+        ::operator delete(f);
+      }
+  }
+};
+
+thread_local FrameCache cache;
+
+std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule - 1; }
+
+}  // namespace
+
+void* allocate_frame(std::size_t size) {
+#if HELLEPOLL_RECYCLE_FRAMES
+  const std::size_t c = class_of(size);
+  if (c < classes) {
+    if (FreeFrame* f = cache.head[c]) {
+      cache.head[c] = f->next;
+      --cache.count[c];
+      return f;
+    }
+    return ::operator new((c + 1) * granule);
+  }
+#endif
+  return ::operator new(size);
+}
+
+void free_frame(void* p, std::size_t size) noexcept {
+#if HELLEPOLL_RECYCLE_FRAMES
+  const std::size_t c = class_of(size);
+  if (c < classes && cache.count[c] < max_cached_per_class) {
+    auto* f = static_cast<FreeFrame*>(p);
+    f->next = cache.head[c];
+    cache.head[c] = f;
+    ++cache.count[c];
+    return;
+  }
+#endif
+  ::operator delete(p);
+}
+
+}  // namespace hellepoll::detail
