@@ -57,7 +57,7 @@ void* allocate_frame(std::size_t size) {
   return ::operator new(size);
 }
 
-void free_frame(void* p, std::size_t size) noexcept {
+void free_frame(void* p, [[maybe_unused]] std::size_t size) noexcept {
 #if HELLEPOLL_RECYCLE_FRAMES
   const std::size_t c = class_of(size);
   if (c < classes && cache.count[c] < max_cached_per_class) {
