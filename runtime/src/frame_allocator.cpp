@@ -14,10 +14,12 @@
 #endif
 
 namespace hellepoll::detail {
+
+#if HELLEPOLL_RECYCLE_FRAMES
 namespace {
 
 constexpr std::size_t granule = 64;
-constexpr std::size_t classes = 16;            // 64 .. 1024 bytes
+constexpr std::size_t classes = 16;                 // 64 .. 1024 bytes
 constexpr std::size_t max_cached_per_class = 4096;  // a burst of tasks does not pin memory forever
 
 struct FreeFrame {
@@ -43,32 +45,33 @@ std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / 
 }  // namespace
 
 void* allocate_frame(std::size_t size) {
-#if HELLEPOLL_RECYCLE_FRAMES
   const std::size_t c = class_of(size);
-  if (c < classes) {
-    if (FreeFrame* f = cache.head[c]) {
-      cache.head[c] = f->next;
-      --cache.count[c];
-      return f;
-    }
-    return ::operator new((c + 1) * granule);
+  if (c >= classes) return ::operator new(size);
+  if (FreeFrame* f = cache.head[c]) {
+    cache.head[c] = f->next;
+    --cache.count[c];
+    return f;
   }
-#endif
-  return ::operator new(size);
+  return ::operator new((c + 1) * granule);
 }
 
-void free_frame(void* p, [[maybe_unused]] std::size_t size) noexcept {
-#if HELLEPOLL_RECYCLE_FRAMES
+void free_frame(void* p, std::size_t size) noexcept {
   const std::size_t c = class_of(size);
-  if (c < classes && cache.count[c] < max_cached_per_class) {
-    auto* f = static_cast<FreeFrame*>(p);
-    f->next = cache.head[c];
-    cache.head[c] = f;
-    ++cache.count[c];
+  if (c >= classes || cache.count[c] >= max_cached_per_class) {
+    ::operator delete(p);
     return;
   }
-#endif
-  ::operator delete(p);
+  auto* f = static_cast<FreeFrame*>(p);
+  f->next = cache.head[c];
+  cache.head[c] = f;
+  ++cache.count[c];
 }
+
+#else  // AddressSanitizer: plain allocation, so a freed frame stays poisoned.
+
+void* allocate_frame(std::size_t size) { return ::operator new(size); }
+void free_frame(void* p, std::size_t) noexcept { ::operator delete(p); }
+
+#endif
 
 }  // namespace hellepoll::detail
