@@ -1,0 +1,137 @@
+// Hostile clients against an in-process server, on both backends: a 1 MiB header block,
+// an endless chunked upload to a route with a 1 MiB limit, a client that never reads,
+// and 10,000 connections abandoned mid-request.
+#include <sys/socket.h>
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "support/backends.hpp"
+#include "support/process.hpp"
+#include "support_client.hpp"
+
+using namespace hellepoll;
+using namespace hellepoll::http;
+using namespace hellepoll::test;
+using namespace std::chrono_literals;
+
+namespace hardening_test {
+
+inline Router router() {
+  Router r;
+  r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
+  r.get("/big", [](Request&) -> Task<Response> { co_return Response::text(std::string(64u << 20, 'x')); });
+  Route& upload = r.post("/upload", [](Request& req) -> Task<Response> {
+    co_return Response::text(std::to_string(req.body().size()));
+  });
+  upload.max_body = 1 << 20;
+  return r;
+}
+
+// Runs `client(address, thread)` beside a ServerThread on one scheduler.
+template <typename F>
+void with_thread(BackendKind backend, const ServerOptions& opts, F&& client) {
+  Router r = router();
+  Scheduler s(backend);
+  ServerThread st(r, opts);
+  auto l = Listener::bind(SocketAddress::loopback_v4(0));
+  BOOST_REQUIRE(l);
+  std::exception_ptr error;
+  s.block_on(serve_and_run(st, *l, client(l->local_address(), st), error));
+  if (error) std::rethrow_exception(error);
+}
+
+inline Task<bool> drained(ServerThread& st, Duration within) {
+  const auto until = Clock::now() + within;
+  while (st.connections() > 0 && Clock::now() < until) co_await sleep_for(10ms);
+  co_return st.connections() == 0;
+}
+
+}  // namespace hardening_test
+
+using namespace hardening_test;
+
+BOOST_AUTO_TEST_SUITE(hardening)
+
+BOOST_DATA_TEST_CASE(a_one_mib_header_block_gets_431_and_a_close, test::backends, backend) {
+  with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
+    for (bool one_giant : {true, false}) {
+      std::string req = "GET / HTTP/1.1\r\nHost: x\r\n";
+      if (one_giant) req += "X-Big: " + std::string(1 << 20, 'a') + "\r\n";
+      else
+        for (int i = 0; i < 20000; ++i) req += "X-" + std::to_string(i) + ": " + std::string(40, 'b') + "\r\n";
+      req += "\r\n";
+      Client c = co_await Client::connect(at);
+      (void)co_await c.stream().send_all(req, Deadline::after(5s));  // may fail once the server gave up
+      RawResponse r = co_await c.read_response();
+      BOOST_TEST(r.status == 431);
+      BOOST_TEST(r.says_close());
+      BOOST_TEST(co_await c.closed_by_peer(5s));
+    }
+  });
+}
+
+BOOST_DATA_TEST_CASE(an_endless_chunked_upload_gets_413_without_being_read, test::backends, backend) {
+  with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";  // 64 KiB chunks of "10 GB"
+    std::size_t sent = 0;
+    while (sent < (64u << 20)) {
+      auto r = co_await c.stream().send_all(chunk, Deadline::after(2s));
+      if (!r) break;  // the server stopped reading (timeout) or reset the connection
+      sent += chunk.size();
+      if (sent > (2u << 20)) {
+        // By now the server must have answered; stop as soon as the reply is there.
+        char peek[1];
+        if (::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
+      }
+    }
+    BOOST_TEST(sent < (64u << 20), "the server read " << sent << " bytes of a refused upload");
+    RawResponse r = co_await c.read_response();
+    BOOST_TEST(r.status == 413);
+    BOOST_TEST(r.says_close());
+  });
+}
+
+BOOST_DATA_TEST_CASE(a_client_that_never_reads_is_dropped_by_the_write_timeout, test::backends, backend) {
+  ServerOptions opts = test_options();
+  opts.write_timeout = 300ms;
+  with_thread(backend, opts, [](SocketAddress at, ServerThread& st) -> Task<void> {
+    Client sleeper = co_await Client::connect(at);
+    co_await sleeper.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");  // 64 MiB reply, never read
+    co_await sleep_for(100ms);
+    // Others are served meanwhile.
+    Client other = co_await Client::connect(at);
+    co_await other.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    RawResponse r = co_await other.read_response();
+    BOOST_TEST(r.status == 200);
+    co_await other.stream().close();
+    // The write timeout ends the stuck connection: nothing is left on the server.
+    BOOST_TEST(co_await drained(st, 5s));
+    co_await sleeper.stream().close();
+  });
+}
+
+BOOST_DATA_TEST_CASE(ten_thousand_abandoned_connections_are_reclaimed, test::backends, backend) {
+  raise_fd_limit();
+  const int fds_before = open_fd_count();
+  ServerOptions opts = test_options();
+  opts.header_timeout = 2s;
+  with_thread(backend, opts, [](SocketAddress at, ServerThread& st) -> Task<void> {
+    for (int batch = 0; batch < 10; ++batch) {
+      std::vector<TcpStream> open;
+      for (int i = 0; i < 1000; ++i) {
+        auto c = co_await TcpStream::connect(at, Deadline::after(5s));
+        BOOST_REQUIRE(c);
+        (void)co_await c->send_all(std::string_view("GET / HTTP/1.1\r\nHost: x\r\nX-Half: "), Deadline::after(1s));
+        open.push_back(std::move(*c));
+      }
+      for (auto& c : open) co_await c.close();  // abandoned mid-request
+    }
+    BOOST_TEST(co_await drained(st, 10s), st.connections() << " connection(s) left");
+  });
+  BOOST_TEST(open_fd_count() == fds_before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
