@@ -111,6 +111,7 @@ class Connection : public ServerThread::Tracked {
   std::string body_;            // decoded chunked body
   std::string_view body_view_;  // the body the handler sees
   std::size_t body_wire_bytes_ = 0;  // bytes after the head that belonged to the body
+  std::uint64_t served_ = 0;         // requests answered on this connection
 };
 
 // Reads more input. False on EOF, error or timeout (timed_out says which).
@@ -328,6 +329,7 @@ Task<Outcome> Connection::handle_complete_head() {
     }
   }
   if (opts_.access_log) write_access_log(req, status, head_only ? 0 : bytes);
+  ++served_;
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();
   co_return keep_alive ? Outcome::keep_going : Outcome::close;
@@ -340,8 +342,12 @@ Task<void> Connection::run() {
     if (in_.empty()) {
       // Between requests: send what the last read produced, then wait idle.
       if (!co_await flush()) break;
-      if (thread_.draining()) break;
-      idle = true;
+      // Draining: a connection that has been answered closes; one accepted during the
+      // drain still gets its (first) request served.
+      if (thread_.draining() && served_ > 0) break;
+      // Only a connection that has been answered counts as idle for drain(), which shuts
+      // idle ones down: a fresh one may have its first request already in flight.
+      idle = served_ > 0;
       bool got = co_await wait_for_request(timed_out);
       idle = false;
       if (!got) break;

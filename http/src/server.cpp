@@ -31,7 +31,12 @@ void ServerThread::untrack(Tracked* c) {
 void ServerThread::drain() {
   if (draining_) return;
   draining_ = true;
-  if (listener_) listener_->close();
+  if (listener_) {
+    // Connections the kernel already accepted are in flight too: serve them rather than
+    // let close() reset them.
+    for (TcpStream& pending : listener_->take_pending()) spawn(serve_connection(std::move(pending), *this));
+    listener_->close();
+  }
   // Idle keep-alive connections have no request to finish: wake their pending read with
   // EOF so they close now. Busy ones see draining() and close after their response.
   for (Tracked* c : connections_)

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -111,6 +112,30 @@ void Listener::close() noexcept {
     state_->error = -ECANCELED;
     state_->wake_waiting(state_->waiting);
   }
+}
+
+std::vector<TcpStream> Listener::take_pending() {
+  std::vector<TcpStream> out;
+  if (!state_) return out;
+  for (int fd : state_->ready) out.emplace_back(Socket(fd));
+  state_->ready.clear();
+  if (!state_->socket.is_open()) return out;
+  Backend& backend = Scheduler::current().backend();
+  const int flags = SOCK_CLOEXEC | (backend.wants_nonblocking_sockets() ? SOCK_NONBLOCK : 0);
+  // The listening socket is blocking under io_uring: make it non-blocking, so this sweep
+  // stops at an empty backlog (the listener is about to close anyway).
+  const int lfd = state_->socket.fd();
+  ::fcntl(lfd, F_SETFL, ::fcntl(lfd, F_GETFL) | O_NONBLOCK);
+  for (;;) {
+    int fd = ::accept4(lfd, nullptr, nullptr, flags);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;  // EAGAIN: the backlog is empty (or a real error: nothing more to take)
+    }
+    backend.forget_fd(fd);
+    out.emplace_back(Socket(fd));
+  }
+  return out;
 }
 
 Listener::AcceptAwaitable::~AcceptAwaitable() {

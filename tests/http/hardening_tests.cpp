@@ -8,6 +8,7 @@
 
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "hellepoll/when_all.hpp"
 #include "support_client.hpp"
 
 using namespace hellepoll;
@@ -132,6 +133,32 @@ BOOST_DATA_TEST_CASE(ten_thousand_abandoned_connections_are_reclaimed, test::bac
     BOOST_TEST(co_await drained(st, 10s), st.connections() << " connection(s) left");
   });
   BOOST_TEST(open_fd_count() == fds_before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace hardening_test {
+
+}  // namespace hardening_test
+
+BOOST_AUTO_TEST_SUITE(hardening)
+
+BOOST_DATA_TEST_CASE(a_client_reset_during_a_large_download_ends_that_transfer_only, test::backends, backend) {
+  with_thread(backend, test_options(), [](SocketAddress at, ServerThread& st) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buf[65536];
+    auto n = co_await c.stream().recv(buf, sizeof buf, Deadline::after(5s));
+    BOOST_REQUIRE((n && *n > 0));
+    linger lg{1, 0};  // close with RST
+    ::setsockopt(c.stream().fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    c.stream().socket().close_now();
+    Client next = co_await Client::connect(at);
+    co_await next.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    RawResponse r = co_await next.read_response();
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(co_await drained(st, 5s));
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

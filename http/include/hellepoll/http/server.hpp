@@ -67,7 +67,7 @@ class ServerThread {
   // Used by connections.
   struct Tracked {
     int fd = -1;
-    bool idle = true;
+    bool idle = false;  // between two requests of a kept-alive connection
   };
   void track(Tracked* c) { connections_.push_back(c); }
   void untrack(Tracked* c);

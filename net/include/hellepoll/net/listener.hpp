@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "hellepoll/clock.hpp"
 #include "hellepoll/net/address.hpp"
@@ -58,6 +59,10 @@ class Listener {
   int fd() const noexcept;
   // Stops listening: pending accepts resume with ECANCELED.
   void close() noexcept;
+  // Every connection already accepted by the kernel but not yet handed out: the queue of
+  // the multishot accept, then the listen backlog (non-blocking accepts until EAGAIN).
+  // For a graceful stop: take these before close(), which would reset them.
+  std::vector<TcpStream> take_pending();
 
  private:
   std::unique_ptr<detail::AcceptState, void (*)(detail::AcceptState*)> state_;
