@@ -21,9 +21,9 @@ struct AcceptState : Operation {
   Socket socket;
   std::deque<int> ready;  // accepted, not yet handed out
   int error = 0;          // -errno to hand to the next accept()
-  std::coroutine_handle<> waiter;
-  void* waiting = nullptr;  // the AcceptAwaitable that is suspended, if any
-  void (*wake_waiting)(void*) noexcept = nullptr;
+  // The AcceptAwaitable suspended on this state, from await_suspend until it resumes
+  // (woken or not), so that destroying the Listener can detach it.
+  Listener::AcceptAwaitable* waiting = nullptr;
   bool armed = false;
   bool orphaned = false;
   bool closed = false;
@@ -46,19 +46,19 @@ struct AcceptState : Operation {
     }
     if (res >= 0) st.ready.push_back(res);
     else st.error = res;
-    if (st.waiting) st.wake_waiting(st.waiting);
+    if (st.waiting) st.waiting->wake();
   }
 };
 
 void destroy_accept_state(AcceptState* st) {
   if (!st) return;
+  if (st->waiting) std::exchange(st->waiting, nullptr)->detach();
   if (st->armed) {
     // The kernel still holds the operation: cancel it and let its last completion free
     // the state. On epoll that completion runs inside cancel(), so `st` must not be
     // touched after it; the fd is taken out first and closed last.
     const int fd = st->socket.release();
     st->orphaned = true;
-    st->waiting = nullptr;
     Scheduler* s = Scheduler::current_or_null();
     if (s) s->backend().cancel(*st);
     if (s) s->backend().forget_fd(fd);
@@ -108,9 +108,9 @@ void Listener::close() noexcept {
   state_->closed = true;
   if (state_->armed) Scheduler::current().backend().cancel(*state_);
   state_->socket.close_now();
-  if (state_->waiting) {
+  if (state_->waiting && !state_->waiting->woken_) {
     state_->error = -ECANCELED;
-    state_->wake_waiting(state_->waiting);
+    state_->waiting->wake();
   }
 }
 
@@ -164,29 +164,37 @@ bool Listener::AcceptAwaitable::await_suspend(std::coroutine_handle<> h) {
     // On epoll, connections already waiting were accepted during start().
     if (!st.ready.empty() || st.error) return false;
   }
-  st.waiter = h;
+  waiter_ = h;
   st.waiting = this;
-  st.wake_waiting = [](void* self) noexcept {
-    auto* a = static_cast<AcceptAwaitable*>(self);
-    Scheduler& s = Scheduler::current();
-    if (a->TimerNode::armed()) s.timers().disarm(*a);
-    a->state_->waiting = nullptr;
-    s.schedule(a->state_->waiter);
-  };
   if (!deadline_.is_never()) Scheduler::current().timers().arm(*this, deadline_.at, &AcceptAwaitable::deadline_passed);
   return true;
+}
+
+void Listener::AcceptAwaitable::wake() noexcept {
+  if (woken_) return;
+  woken_ = true;
+  Scheduler& s = Scheduler::current();
+  if (TimerNode::armed()) s.timers().disarm(*this);
+  s.schedule(waiter_);
+}
+
+void Listener::AcceptAwaitable::detach() noexcept {
+  state_ = nullptr;
+  detached_ = true;
+  wake();
 }
 
 void Listener::AcceptAwaitable::deadline_passed(TimerNode& n, bool) noexcept {
   auto& a = static_cast<AcceptAwaitable&>(n);
   a.timed_out_ = true;
-  a.state_->waiting = nullptr;
-  Scheduler::current().schedule(a.state_->waiter);
+  a.wake();
 }
 
 Result<TcpStream> Listener::AcceptAwaitable::await_resume() {
+  if (detached_) return errno_code(-ECANCELED);
   if (!state_) return errno_code(-EBADF);
   detail::AcceptState& st = *state_;
+  if (st.waiting == this) st.waiting = nullptr;
   if (!st.ready.empty()) {
     int fd = st.ready.front();
     st.ready.pop_front();

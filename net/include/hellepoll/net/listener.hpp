@@ -24,6 +24,7 @@ struct ListenOptions {
 
 namespace detail {
 struct AcceptState;
+void destroy_accept_state(AcceptState*);
 }
 
 class Listener {
@@ -45,10 +46,19 @@ class Listener {
     Result<TcpStream> await_resume();
 
    private:
+    friend class Listener;
+    friend struct detail::AcceptState;
+    friend void detail::destroy_accept_state(detail::AcceptState*);
     static void deadline_passed(TimerNode& n, bool cancelled) noexcept;
+    void wake() noexcept;
+    // The Listener is going away: forget its state and resume with ECANCELED.
+    void detach() noexcept;
     detail::AcceptState* state_;
+    std::coroutine_handle<> waiter_;
     Deadline deadline_;
+    bool woken_ = false;
     bool timed_out_ = false;
+    bool detached_ = false;
   };
 
   // The next connection; ETIMEDOUT after the deadline, or the error accept(2) reported
