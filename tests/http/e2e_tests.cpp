@@ -1,6 +1,11 @@
 // End to end: the example binaries (examples/hello, examples/api) as child processes on
 // both backends, driven by raw sockets, curl and ab. Each child is killed by its
 // ServerProcess destructor whatever happens to the test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <regex>
@@ -8,6 +13,7 @@
 
 #include "http/support_client.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::test;
@@ -118,6 +124,62 @@ BOOST_DATA_TEST_CASE(sigterm_finishes_in_flight_response_then_exits_0, backends,
   BOOST_TEST(resp.body == "chunk 1\nchunk 2\nchunk 3\n");
   BOOST_TEST(resp.raw_body.ends_with("0\r\n\r\n"));
   BOOST_TEST(c.closed_by_peer());
+  BOOST_TEST(server.wait() == 0);
+}
+
+// 1,000 clients each with a streamed reply in flight (three chunks 100 ms apart) when
+// SIGTERM arrives: every reply completes, the process exits 0. Some connections are still
+// in the listen backlog at that moment: they are in flight too and must be served. The
+// clients are plain sockets and poll(2), independent of the runtime under test.
+BOOST_DATA_TEST_CASE(sigterm_with_a_thousand_requests_in_flight_answers_them_all, backends, backend) {
+  raise_fd_limit();
+  ServerProcess server(kApi, backend);
+  constexpr int kClients = 1000;
+  const std::string request = get("/stream", "Connection: close\r\n");
+  std::vector<pollfd> fds;
+  std::vector<std::string> replies(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(server.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE_MESSAGE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0, "connect " << i);
+    BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    fds.push_back({fd, POLLIN, 0});
+  }
+  server.signal(SIGTERM);
+  int open = kClients;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (open > 0 && std::chrono::steady_clock::now() < until) {
+    if (::poll(fds.data(), fds.size(), 100) < 0) break;
+    for (int i = 0; i < kClients; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        replies[i].append(buf, n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      ::close(fds[i].fd);
+      fds[i].fd = -1;  // poll ignores it from now on
+      --open;
+    }
+  }
+  for (auto& p : fds)
+    if (p.fd >= 0) ::close(p.fd);
+  BOOST_TEST(open == 0, open << " connection(s) still open after 20 s");
+  int complete = 0;
+  for (const std::string& r : replies)
+    complete += r.starts_with("HTTP/1.1 200 ") && r.find("chunk 3\n") != std::string::npos && r.ends_with("0\r\n\r\n");
+  BOOST_TEST(complete == kClients);
+  for (int i = 0; i < kClients; ++i)
+    if (!replies[i].ends_with("0\r\n\r\n")) {
+      BOOST_TEST_MESSAGE("first incomplete reply (client " << i << "): '" << replies[i] << "'");
+      break;
+    }
   BOOST_TEST(server.wait() == 0);
 }
 

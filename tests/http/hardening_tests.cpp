@@ -135,14 +135,6 @@ BOOST_DATA_TEST_CASE(ten_thousand_abandoned_connections_are_reclaimed, test::bac
   BOOST_TEST(open_fd_count() == fds_before);
 }
 
-BOOST_AUTO_TEST_SUITE_END()
-
-namespace hardening_test {
-
-}  // namespace hardening_test
-
-BOOST_AUTO_TEST_SUITE(hardening)
-
 BOOST_DATA_TEST_CASE(a_client_reset_during_a_large_download_ends_that_transfer_only, test::backends, backend) {
   with_thread(backend, test_options(), [](SocketAddress at, ServerThread& st) -> Task<void> {
     Client c = co_await Client::connect(at);
