@@ -393,12 +393,26 @@ inline bool becomes_refused(std::uint16_t port, std::chrono::milliseconds timeou
   return true;
 }
 
+// How ServerProcess starts its child, beyond the binary and the backend.
+struct ProcessOptions {
+  std::string stderr_file;  // where the child's stderr goes; empty: the test's stderr
+  int nofile_limit = 0;     // RLIMIT_NOFILE in force from exec on (via prlimit(1)); 0: inherited
+};
+
 // One of the example servers as a child process on a free port. The destructor kills it.
+// The child starts with descriptors 0, 1 and 2 only (nothing the test runner holds).
 class ServerProcess {
  public:
-  ServerProcess(const std::string& binary, BackendKind backend, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{binary, "--port", "0", "--backend", std::string(to_string(backend)), "--access-log",
-                                  "off"};
+  ServerProcess(const std::string& binary, BackendKind backend, std::vector<std::string> extra = {},
+                const ProcessOptions& options = {}) {
+    std::vector<std::string> args;
+    if (options.nofile_limit > 0) {
+      // Set before exec: io_uring takes the limit in force when an accept is armed.
+      args = {"/usr/bin/prlimit", "--nofile=" + std::to_string(options.nofile_limit) + ":4096", "--"};
+    }
+    for (std::string a : {binary, std::string("--port"), std::string("0"), std::string("--backend"),
+                          std::string(to_string(backend)), std::string("--access-log"), std::string("off")})
+      args.push_back(std::move(a));
     for (auto& e : extra) args.push_back(std::move(e));
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -410,6 +424,10 @@ class ServerProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (!options.stderr_file.empty())
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, options.stderr_file.c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // A clean signal state: the test runner's mask or dispositions must not leak in.
@@ -422,7 +440,7 @@ class ServerProcess {
     posix_spawnattr_setsigmask(&attr, &empty);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(&pid_, binary.c_str(), &actions, &attr, argv.data(), environ);
+    int rc = posix_spawn(&pid_, args[0].c_str(), &actions, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     ::close(fds[1]);

@@ -1,0 +1,114 @@
+// Descriptor exhaustion, end to end on both backends: the hello server's RLIMIT_NOFILE is
+// lowered (prlimit) until accept fails with EMFILE. The server must say so once, back off
+// without spinning, keep serving the connections it has, and accept again once
+// descriptors free up. The waiting client is in the listen backlog meanwhile.
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "http/support_client.hpp"
+#include "support/backends.hpp"
+
+using namespace hellepoll;
+using namespace hellepoll::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHello = HELLEPOLL_BINARY_DIR "/examples/hello";
+const std::string kRequest = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+struct Descriptors {
+  int open = 0;
+  int highest = -1;
+};
+
+Descriptors descriptors(pid_t pid) {
+  Descriptors d;
+  if (DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      ++d.open;
+      d.highest = std::max(d.highest, std::stoi(e->d_name));
+    }
+    ::closedir(dir);
+  }
+  return d;
+}
+
+// utime + stime of `pid`, in seconds (fields 14 and 15 of /proc/PID/stat).
+double cpu_seconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) "
+  std::string field;
+  for (int i = 3; i < 14; ++i) rest >> field;
+  long utime = 0, stime = 0;
+  rest >> utime >> stime;
+  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(exhaustion)
+
+BOOST_DATA_TEST_CASE(emfile_logs_once_backs_off_and_resumes, backends, backend) {
+  const std::string log = "/tmp/hellepoll-emfile-" + std::to_string(::getpid()) + ".log";
+  ServerProcess server(kHello, backend, {}, {.stderr_file = log, .nofile_limit = 32});
+  const Descriptors before = descriptors(server.pid());
+  BOOST_TEST_MESSAGE("server descriptors: " << before.open << " open, highest " << before.highest);
+  BOOST_REQUIRE(before.highest < 32);
+  const int room = 32 - before.open;
+
+  std::vector<std::unique_ptr<SyncClient>> served;
+  for (int i = 0; i < room; ++i) {
+    served.push_back(std::make_unique<SyncClient>(server.port()));
+    BOOST_REQUIRE(served.back()->send(kRequest));
+    BOOST_REQUIRE_EQUAL(served.back()->read_response().status, 200);
+  }
+  // The next connection completes its handshake in the backlog, but accept fails.
+  SyncClient waiting(server.port());
+  BOOST_REQUIRE(waiting.send(kRequest));
+  BOOST_TEST(!waiting.wait_for_data(500ms), "served beyond the descriptor limit?");
+
+  // Backing off, not spinning: under 5% of a core over a second.
+  const double cpu_before = cpu_seconds(server.pid());
+  std::this_thread::sleep_for(1s);
+  const double cpu_used = cpu_seconds(server.pid()) - cpu_before;
+  BOOST_TEST(cpu_used < 0.05, "server used " << cpu_used << " s of CPU in 1 s while out of descriptors");
+
+  // Connections it holds are still served.
+  BOOST_REQUIRE(served.front()->send(kRequest));
+  BOOST_TEST(served.front()->read_response().status == 200);
+
+  // Free two descriptors: the waiting client is accepted and answered.
+  served.pop_back();
+  served.pop_back();
+  BOOST_TEST(waiting.read_response(false, 2s).status == 200);
+
+  BOOST_TEST(server.stop() == 0);
+  const std::string err = read_file(log);
+  BOOST_TEST(occurrences(err, "backing off") == 1u, err);
+  BOOST_TEST(occurrences(err, "Too many open files") == 1u, err);
+  ::unlink(log.c_str());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
