@@ -31,7 +31,7 @@ class UringBackend final : public Backend {
   void forget_fd(int) noexcept override {}
 
   unsigned setup_flags() const noexcept { return setup_flags_; }
-  std::uint64_t cq_overflows() const noexcept { return cq_overflows_; }
+  std::uint64_t completion_overflows() const noexcept override { return cq_overflows_; }
 
  private:
   io_uring_sqe* next_sqe();

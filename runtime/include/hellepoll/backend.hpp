@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,10 @@ class Backend {
   virtual std::size_t in_flight() const noexcept = 0;
   // Forget what the backend knows about `fd` before it is closed synchronously.
   virtual void forget_fd(int fd) noexcept = 0;
+  // How often completions outran the completion queue and were recovered from the
+  // kernel's overflow list (io_uring). Nothing is lost then; a growing count says the
+  // ring is too small for the load (BackendOptions::ring_entries). Always 0 on epoll.
+  virtual std::uint64_t completion_overflows() const noexcept { return 0; }
 };
 
 // Creates the backend for `kind`. For auto_detect, probes io_uring and falls back to
