@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "file_fast_path.hpp"
 #include "syscall_ops.hpp"
 
 namespace hellepoll::detail {
@@ -119,6 +120,7 @@ bool EpollBackend::submit(Operation& op, int& inline_result) {
   op.backend_state = idle;
   op.next = nullptr;
   if (is_file_op(op.code)) {
+    if (try_file_op_without_blocking(op, inline_result)) return true;
     if (!pool_)
       pool_ = std::make_unique<FilePool>(options_.file_threads, options_.file_queue, [this] { wake(); });
     ++in_flight_;

@@ -1,14 +1,17 @@
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hellepoll/io.hpp"
 #include "hellepoll/scheduler.hpp"
+#include "hellepoll/sleep.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 
@@ -89,6 +92,78 @@ BOOST_DATA_TEST_CASE(many_concurrent_reads_complete, test::backends, backend) {
   auto results = s.block_on(when_all(std::move(reads)));
   for (int i = 0; i < 256; ++i) BOOST_TEST(results[static_cast<std::size_t>(i)] == i);
   ::close(fd);
+}
+
+// Files in the page cache are served without a trip to a worker on epoll (RESOLVE_CACHED,
+// RWF_NOWAIT); these pin down that the shortcut answers exactly as the real calls do.
+BOOST_DATA_TEST_CASE(non_blocking_opens_and_reads_give_the_same_answers, test::backends, backend) {
+  TempDir dir;
+  const std::string path = dir.path + "/f";
+  {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
+    BOOST_REQUIRE(::write(fd, "0123456789", 10) == 10);
+    ::close(fd);
+  }
+  Scheduler s(backend);
+  s.block_on([](std::string dir_path, std::string file) -> Task<void> {
+    const int nb = O_RDONLY | O_NONBLOCK;
+    int fd = co_await io::openat(AT_FDCWD, file.c_str(), nb);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_TEST((::fcntl(fd, F_GETFD) & FD_CLOEXEC));  // always close-on-exec
+    char buf[16];
+    BOOST_TEST(co_await io::read_at(fd, buf, 4, 3) == 4);
+    BOOST_TEST(std::string(buf, 4) == "3456");
+    BOOST_TEST(co_await io::read_at(fd, buf, sizeof buf, 8) == 2);  // short at the end
+    BOOST_TEST(co_await io::read_at(fd, buf, sizeof buf, 10) == 0);  // EOF
+    ::close(fd);
+    BOOST_TEST(co_await io::openat(AT_FDCWD, (dir_path + "/missing").c_str(), nb) == -ENOENT);
+    BOOST_TEST(co_await io::openat(AT_FDCWD, (file + "/below-a-file").c_str(), nb) == -ENOTDIR);
+    int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    open_how beneath{};
+    beneath.flags = nb;
+    beneath.resolve = RESOLVE_BENEATH;
+    BOOST_TEST(co_await io::openat2(dfd, "../", &beneath) == -EXDEV);
+    int inside = co_await io::openat2(dfd, "f", &beneath);
+    BOOST_TEST(inside >= 0);
+    if (inside >= 0) ::close(inside);
+    // O_CREAT may write: never taken as non-blocking, and still works.
+    int created = co_await io::openat(AT_FDCWD, (dir_path + "/new").c_str(), O_WRONLY | O_CREAT | O_NONBLOCK, 0600);
+    BOOST_TEST(created >= 0);
+    if (created >= 0) ::close(created);
+    ::close(dfd);
+  }(dir.path, path));
+}
+
+// Opening a FIFO for reading without O_NONBLOCK waits for a writer (open(2); io_uring
+// opens it at once): either way it must not stall the scheduler. A ticker of five 10 ms
+// sleeps finishes long before the writer turns up after 300 ms.
+BOOST_DATA_TEST_CASE(a_blocking_fifo_open_does_not_stall_the_loop, test::backends, backend) {
+  TempDir dir;
+  const std::string fifo = dir.path + "/fifo";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Scheduler s(backend);
+  const auto start = std::chrono::steady_clock::now();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int w = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (w >= 0) ::close(w);
+  });
+  std::chrono::steady_clock::duration ticker_took{};
+  auto ticker = [](std::chrono::steady_clock::time_point t0, std::chrono::steady_clock::duration* took) -> Task<int> {
+    for (int i = 0; i < 5; ++i) co_await sleep_for(std::chrono::milliseconds(10));
+    *took = std::chrono::steady_clock::now() - t0;
+    co_return 0;
+  };
+  auto open_fifo = [](std::string path) -> Task<int> { co_return co_await io::openat(AT_FDCWD, path.c_str(), O_RDONLY); };
+  std::vector<Task<int>> both;
+  both.push_back(ticker(start, &ticker_took));
+  both.push_back(open_fifo(fifo));
+  auto r = s.block_on(when_all(std::move(both)));
+  writer.join();
+  BOOST_TEST(r[1] >= 0);
+  if (r[1] >= 0) ::close(r[1]);
+  const double ticker_ms = std::chrono::duration<double, std::milli>(ticker_took).count();
+  BOOST_TEST(ticker_ms < 250.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
