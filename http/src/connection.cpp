@@ -13,6 +13,7 @@
 #include <string>
 
 #include "access_log.hpp"
+#include "input_buffer.hpp"
 #include "hellepoll/http/chunked.hpp"
 #include "hellepoll/http/parser.hpp"
 #include "hellepoll/http/server.hpp"
@@ -26,50 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Input buffer: [start, end) holds unconsumed bytes of the current (and any pipelined)
-// requests. It grows only up to what the limits allow.
-class InputBuffer {
- public:
-  InputBuffer() = default;
-
-  std::string_view view() const noexcept { return {data_.get() + start_, end_ - start_}; }
-  std::size_t size() const noexcept { return end_ - start_; }
-  bool empty() const noexcept { return start_ == end_; }
-  void consume(std::size_t n) noexcept {
-    start_ += n;
-    if (start_ == end_) start_ = end_ = 0;
-  }
-  // Room to read into, making at least `want` bytes free (compacting, then growing).
-  std::span<std::byte> space(std::size_t want = 4096) {
-    if (cap_ - end_ < want && start_ > 0) {
-      std::memmove(data_.get(), data_.get() + start_, end_ - start_);
-      end_ -= start_;
-      start_ = 0;
-    }
-    if (cap_ - end_ < want) {
-      std::size_t cap = std::max(cap_ * 2, end_ + want);
-      std::unique_ptr<char[]> bigger(new char[cap]);
-      if (end_ > start_) std::memcpy(bigger.get(), data_.get() + start_, end_ - start_);  // data_ may be null
-      end_ -= start_;
-      start_ = 0;
-      data_ = std::move(bigger);
-      cap_ = cap;
-    }
-    return {reinterpret_cast<std::byte*>(data_.get() + end_), cap_ - end_};
-  }
-  void commit(std::size_t n) noexcept { end_ += n; }
-  // Gives the memory back (only when empty); space() allocates again.
-  void release() noexcept {
-    data_.reset();
-    cap_ = start_ = end_ = 0;
-  }
-
- private:
-  std::unique_ptr<char[]> data_;
-  std::size_t cap_ = 0;
-  std::size_t start_ = 0;
-  std::size_t end_ = 0;
-};
+using detail::InputBuffer;
 
 enum class Outcome { keep_going, close, close_lingering };
 
