@@ -491,6 +491,34 @@ BOOST_DATA_TEST_CASE(idle_connection_is_closed_after_idle_timeout, backends, bac
   });
 }
 
+// A connection idle past idle_release_after gives its buffers back and waits for
+// readability alone; the requests that come later (pipelined, with a body larger than
+// one buffer page) must be answered as on a fresh connection.
+BOOST_DATA_TEST_CASE(a_connection_that_released_its_buffers_serves_the_next_requests, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.idle_release_after = 30ms;
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    const std::string body(20000, 'q');
+    for (int round = 0; round < 3; ++round) {
+      co_await c.send(get("/"));
+      RawResponse hello = co_await c.read_response();
+      BOOST_TEST(hello.body == "Hello, World!");
+      co_await sleep_for(100ms);  // idle: the buffers go
+      co_await c.send(get("/n/1") + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n" + body +
+                      get("/n/2"));
+      RawResponse first = co_await c.read_response();
+      RawResponse echoed = co_await c.read_response();
+      RawResponse last = co_await c.read_response();
+      BOOST_TEST(first.body == "1");
+      BOOST_TEST((echoed.body == body), "echoed " << echoed.body.size() << " bytes");
+      BOOST_TEST(last.body == "2");
+      co_await sleep_for(100ms);
+    }
+  });
+}
+
 BOOST_DATA_TEST_CASE(half_sent_head_gets_408_after_header_timeout, backends, backend) {
   Router r = make_router();
   ServerOptions opts = test_options();
