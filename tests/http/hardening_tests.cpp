@@ -1,13 +1,16 @@
 // Hostile clients against an in-process server, on both backends: a 1 MiB header block,
 // an endless chunked upload to a route with a 1 MiB limit, a client that never reads,
-// and 10,000 connections abandoned mid-request.
+// 10,000 connections abandoned mid-request, and a client resetting a 100 MiB download.
 #include <sys/socket.h>
 
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "hellepoll/http/static_files.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support_client.hpp"
 
@@ -18,8 +21,28 @@ using namespace std::chrono_literals;
 
 namespace hardening_test {
 
+// A document root with /files/huge.bin (100 MiB, sparse: no disk is used) and
+// /files/one.bin (1 MiB); removed when the test program exits.
+inline const std::string& download_root() {
+  struct Root {
+    std::string path;
+    Root() {
+      char tmpl[] = "/tmp/hellepoll-downloads-XXXXXX";
+      path = ::mkdtemp(tmpl);
+      std::filesystem::create_directory(path + "/files");
+      { std::ofstream create(path + "/files/huge.bin"); }
+      std::filesystem::resize_file(path + "/files/huge.bin", 100u << 20);
+      std::ofstream(path + "/files/one.bin") << std::string(1u << 20, 'o');
+    }
+    ~Root() { std::filesystem::remove_all(path); }
+  };
+  static const Root root;
+  return root.path;
+}
+
 inline Router router() {
   Router r;
+  r.get("/files/*", static_files(download_root()));
   r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
   r.get("/big", [](Request&) -> Task<Response> { co_return Response::text(std::string(64u << 20, 'x')); });
   Route& upload = r.post("/upload", [](Request& req) -> Task<Response> {
@@ -135,16 +158,25 @@ BOOST_DATA_TEST_CASE(ten_thousand_abandoned_connections_are_reclaimed, test::bac
   BOOST_TEST(open_fd_count() == fds_before);
 }
 
+// One client resets its 100 MiB file download part-way; another client's download,
+// begun before the reset and read after it, arrives whole.
 BOOST_DATA_TEST_CASE(a_client_reset_during_a_large_download_ends_that_transfer_only, test::backends, backend) {
   with_thread(backend, test_options(), [](SocketAddress at, ServerThread& st) -> Task<void> {
     Client c = co_await Client::connect(at);
-    co_await c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    co_await c.send("GET /files/huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    Client other = co_await Client::connect(at);
+    co_await other.send("GET /files/one.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     char buf[65536];
     auto n = co_await c.stream().recv(buf, sizeof buf, Deadline::after(5s));
     BOOST_REQUIRE((n && *n > 0));
+    BOOST_TEST(std::string_view(buf, 12) == "HTTP/1.1 200");
     linger lg{1, 0};  // close with RST
     ::setsockopt(c.stream().fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     c.stream().socket().close_now();
+    RawResponse whole = co_await other.read_response();
+    BOOST_TEST(whole.status == 200);
+    BOOST_TEST((whole.body == std::string(1u << 20, 'o')), "got " << whole.body.size() << " bytes");
+    co_await other.stream().close();
     Client next = co_await Client::connect(at);
     co_await next.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     RawResponse r = co_await next.read_response();
