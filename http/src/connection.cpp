@@ -14,6 +14,7 @@
 
 #include "access_log.hpp"
 #include "input_buffer.hpp"
+#include "page_arena.hpp"
 #include "hellepoll/http/chunked.hpp"
 #include "hellepoll/http/parser.hpp"
 #include "hellepoll/http/server.hpp"
@@ -28,6 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 using detail::InputBuffer;
+using detail::PageArena;
 
 enum class Outcome { keep_going, close, close_lingering };
 
@@ -37,7 +39,7 @@ class Connection : public ServerThread::Tracked {
       : stream_(std::move(stream)),
         thread_(thread),
         opts_(thread.options()),
-        parser_slot_(std::in_place, opts_.limits) {
+        parser_slot_(std::in_place, opts_.limits, &parser_memory_) {
     fd = stream_.fd();
     thread_.track(this);
   }
@@ -60,9 +62,10 @@ class Connection : public ServerThread::Tracked {
   const ServerOptions& opts_;
   // Created on demand: a long-idle connection gives its storage back (see wait_for_request).
   RequestParser& parser() {
-    if (!parser_slot_) parser_slot_.emplace(opts_.limits);
+    if (!parser_slot_) parser_slot_.emplace(opts_.limits, &parser_memory_);
     return *parser_slot_;
   }
+  PageArena parser_memory_;  // declared before the parser: outlives it
   std::optional<RequestParser> parser_slot_;
   InputBuffer in_;
   std::string out_;
@@ -106,6 +109,7 @@ Task<bool> Connection::wait_for_request(bool& timed_out) {
 void Connection::release_memory() noexcept {
   in_.release();
   parser_slot_.reset();
+  parser_memory_.release(true);
   std::string().swap(out_);
   std::string().swap(body_);
   // free() keeps pages in the process; after a wave of connections going idle, hand

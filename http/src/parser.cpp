@@ -200,7 +200,8 @@ std::optional<std::string_view> RequestHead::find(std::string_view name) const n
   return std::nullopt;
 }
 
-RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
+RequestParser::RequestParser(const Limits& limits, std::pmr::memory_resource* memory)
+    : limits_(limits), fields_(memory), headers_(memory) {
   // Offsets are stored in 32 bits; no sane head comes near that.
   limits_.max_header_bytes =
       std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max());

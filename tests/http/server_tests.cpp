@@ -491,9 +491,10 @@ BOOST_DATA_TEST_CASE(idle_connection_is_closed_after_idle_timeout, backends, bac
   });
 }
 
-// A connection idle past idle_release_after gives its buffers back and waits for
-// readability alone; the requests that come later (pipelined, with a body larger than
-// one buffer page) must be answered as on a fresh connection.
+// A connection idle past idle_release_after gives its buffers and parser storage back
+// and waits for readability alone; the requests that come later (pipelined, with a body
+// larger than one buffer page, with 90 header fields) must be answered as on a fresh
+// connection.
 BOOST_DATA_TEST_CASE(a_connection_that_released_its_buffers_serves_the_next_requests, backends, backend) {
   Router r = make_router();
   ServerOptions opts = test_options();
@@ -516,6 +517,12 @@ BOOST_DATA_TEST_CASE(a_connection_that_released_its_buffers_serves_the_next_requ
       BOOST_TEST(last.body == "2");
       co_await sleep_for(100ms);
     }
+    // A head with more fields than the parser's page holds (its storage moves to the heap).
+    std::string many;
+    for (int i = 0; i < 90; ++i) many += "X-Field-" + std::to_string(i) + ": v\r\n";
+    co_await c.send(get("/n/90", many));
+    RawResponse big_head = co_await c.read_response();
+    BOOST_TEST(big_head.body == "90");
   });
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -71,9 +72,10 @@ enum class ParseResult : std::uint8_t { NeedMore, Complete, Error };
 
 class RequestParser {
  public:
-  // Allocates header storage for a usual head (24 fields) up front; a larger head grows it
-  // (never past limits.max_headers) and reset() keeps what was grown.
-  explicit RequestParser(const Limits& limits);
+  // Allocates header storage for a usual head (24 fields) up front, from `memory`; a
+  // larger head grows it (never past limits.max_headers) and reset() keeps what was grown.
+  explicit RequestParser(const Limits& limits,
+                         std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
   // Scans what is new in `data` (see the contract above). After Complete or Error the
   // result is sticky until reset(); calling again with Complete re-points head() at `data`.
@@ -167,8 +169,8 @@ class RequestParser {
   void materialize(std::string_view data) noexcept;
 
   Limits limits_;
-  std::vector<FieldSlice> fields_;  // grows from 24 up to max_headers, never shrinks
-  std::vector<Header> headers_;     // views built from fields_ when the head completes
+  std::pmr::vector<FieldSlice> fields_;  // grows from 24 up to max_headers, never shrinks
+  std::pmr::vector<Header> headers_;     // views built from fields_ when the head completes
   Progress s_;
   State state_ = State::Leading;
   std::size_t head_size_ = 0;
