@@ -18,7 +18,9 @@ namespace {
 bool would_block(int err) noexcept { return err == EAGAIN || err == EINVAL || err == EOPNOTSUPP; }
 
 bool try_open(Operation& op, open_how how, int& result) noexcept {
-  if (!(how.flags & O_NONBLOCK) || (how.flags & (O_CREAT | O_TRUNC | O_TMPFILE))) return false;
+  // (O_TMPFILE includes the O_DIRECTORY bit: test all of it, or directories never qualify.)
+  const bool may_write = (how.flags & (O_CREAT | O_TRUNC)) || (how.flags & O_TMPFILE) == O_TMPFILE;
+  if (!(how.flags & O_NONBLOCK) || may_write) return false;
   how.flags |= O_CLOEXEC;
   how.resolve |= RESOLVE_CACHED;
   for (;;) {

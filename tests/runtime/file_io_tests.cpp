@@ -118,7 +118,8 @@ BOOST_DATA_TEST_CASE(non_blocking_opens_and_reads_give_the_same_answers, test::b
     ::close(fd);
     BOOST_TEST(co_await io::openat(AT_FDCWD, (dir_path + "/missing").c_str(), nb) == -ENOENT);
     BOOST_TEST(co_await io::openat(AT_FDCWD, (file + "/below-a-file").c_str(), nb) == -ENOTDIR);
-    int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = co_await io::openat(AT_FDCWD, dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+    BOOST_REQUIRE(dfd >= 0);
     open_how beneath{};
     beneath.flags = nb;
     beneath.resolve = RESOLVE_BENEATH;
