@@ -5,6 +5,7 @@
 #   bench/ab_hello.sh LABEL BUILD_DIR BACKEND [wrk args...]
 #   bench/ab_hello.sh before build/a uring -c256 -s bench/pipeline.lua
 set -euo pipefail
+source "$(dirname "$0")/ab_common.sh"
 label=$1 dir=$2 backend=$3
 shift 3
 port=18101
@@ -12,9 +13,4 @@ taskset -c 0 "$dir/examples/hello" --port $port --backend "$backend" --access-lo
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 sleep 0.3
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }  # utime+stime in clock ticks (no spaces in "hello")
-t0=$(cpu)
-out=$(taskset -c 1 wrk -t1 -d3s "$@" "http://127.0.0.1:$port/" 2>&1)
-t1=$(cpu)
-req=$(awk '/requests in/ {print $1}' <<<"$out")
-echo "$label requests=$req server_cpu_ticks=$((t1 - t0)) req_per_cpu_s=$((req * $(getconf CLK_TCK) / (t1 - t0)))"
+ab_measure "$label" $pid "http://127.0.0.1:$port/" 0 "$@"

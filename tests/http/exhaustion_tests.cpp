@@ -2,19 +2,15 @@
 // lowered (prlimit) until accept fails with EMFILE. The server must say so once, back off
 // without spinning, keep serving the connections it has, and accept again once
 // descriptors free up. The waiting client is in the listen backlog meanwhile.
-#include <dirent.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <boost/test/unit_test.hpp>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "http/support_client.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::test;
@@ -24,41 +20,6 @@ namespace {
 
 const std::string kHello = HELLEPOLL_BINARY_DIR "/examples/hello";
 const std::string kRequest = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-
-struct Descriptors {
-  int open = 0;
-  int highest = -1;
-};
-
-Descriptors descriptors(pid_t pid) {
-  Descriptors d;
-  if (DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (dirent* e = ::readdir(dir)) {
-      if (e->d_name[0] == '.') continue;
-      ++d.open;
-      d.highest = std::max(d.highest, std::stoi(e->d_name));
-    }
-    ::closedir(dir);
-  }
-  return d;
-}
-
-// utime + stime of `pid`, in seconds (fields 14 and 15 of /proc/PID/stat).
-double cpu_seconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) "
-  std::string field;
-  for (int i = 3; i < 14; ++i) rest >> field;
-  long utime = 0, stime = 0;
-  rest >> utime >> stime;
-  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -105,7 +66,7 @@ BOOST_DATA_TEST_CASE(emfile_logs_once_backs_off_and_resumes, backends, backend) 
   BOOST_TEST(waiting.read_response(false, 2s).status == 200);
 
   BOOST_TEST(server.stop() == 0);
-  const std::string err = read_file(log);
+  const std::string err = slurp(log);
   BOOST_TEST(occurrences(err, "backing off") == 1u, err);
   BOOST_TEST(occurrences(err, "Too many open files") == 1u, err);
   ::unlink(log.c_str());

@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "hellepoll/sleep.hpp"
 #include "http/support_client.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::http;
@@ -38,13 +38,6 @@ constexpr int kRequestsPerConnection = 6;
 constexpr int kSlowRequests = 4;
 
 const std::string kSite = HELLEPOLL_SOURCE_DIR "/site";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The server threads that ran a handler (handlers run on their connection's thread).
 class ThreadsSeen {

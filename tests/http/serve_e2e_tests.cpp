@@ -9,6 +9,7 @@
 
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
+#include "support/process.hpp"
 #include "support_client.hpp"
 
 using namespace hellepoll;
@@ -36,11 +37,6 @@ inline std::string pattern(std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u) >> 13);
   return s;
-}
-
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 inline long status_kib(pid_t pid, const std::string& field) {
