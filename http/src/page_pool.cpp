@@ -5,20 +5,11 @@
 #include <new>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HELLEPOLL_POOL_PAGES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HELLEPOLL_POOL_PAGES 0
-#endif
-#endif
-#ifndef HELLEPOLL_POOL_PAGES
-#define HELLEPOLL_POOL_PAGES 1
-#endif
+#include "hellepoll/detail/sanitizers.hpp"
 
 namespace hellepoll::http::detail {
 
-#if HELLEPOLL_POOL_PAGES
+#if !HELLEPOLL_ASAN  // recycle; under ASan every allocation goes to the allocator
 namespace {
 
 constexpr std::size_t slab_pages = 64;  // one mmap per 256 KiB of buffers

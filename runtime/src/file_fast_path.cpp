@@ -17,16 +17,14 @@ namespace {
 // without non-blocking reads. In all three cases the pool does the real call.
 bool would_block(int err) noexcept { return err == EAGAIN || err == EINVAL || err == EOPNOTSUPP; }
 
-bool try_open(Operation& op, open_how how, int& result) noexcept {
-  // (O_TMPFILE includes the O_DIRECTORY bit: test all of it, or directories never qualify.)
-  const bool may_write = (how.flags & (O_CREAT | O_TRUNC)) || (how.flags & O_TMPFILE) == O_TMPFILE;
-  if (!(how.flags & O_NONBLOCK) || may_write) return false;
-  how.flags |= O_CLOEXEC;
-  how.resolve |= RESOLVE_CACHED;
+// Runs `call` (a system call: >= 0, or -1 with errno), retrying on EINTR. True with its
+// result (or -errno) when that is final; false when it would block.
+template <typename Call>
+bool without_blocking(Call call, int& result) noexcept {
   for (;;) {
-    long fd = ::syscall(SYS_openat2, op.fd, static_cast<const char*>(op.ptr), &how, sizeof how);
-    if (fd >= 0) {
-      result = static_cast<int>(fd);
+    const long r = call();
+    if (r >= 0) {
+      result = static_cast<int>(r);
       return true;
     }
     if (errno == EINTR) continue;
@@ -34,6 +32,16 @@ bool try_open(Operation& op, open_how how, int& result) noexcept {
     result = -errno;
     return true;
   }
+}
+
+bool try_open(Operation& op, open_how how, int& result) noexcept {
+  // (O_TMPFILE includes the O_DIRECTORY bit: test all of it, or directories never qualify.)
+  const bool may_write = (how.flags & (O_CREAT | O_TRUNC)) || (how.flags & O_TMPFILE) == O_TMPFILE;
+  if (!(how.flags & O_NONBLOCK) || may_write) return false;
+  how.flags |= O_CLOEXEC;
+  how.resolve |= RESOLVE_CACHED;
+  return without_blocking(
+      [&] { return ::syscall(SYS_openat2, op.fd, static_cast<const char*>(op.ptr), &how, sizeof how); }, result);
 }
 
 }  // namespace
@@ -49,17 +57,8 @@ bool try_file_op_without_blocking(Operation& op, int& result) noexcept {
     case OpCode::read_at: {
       // The result is an int: a larger request is a short read, as from io_uring.
       iovec iov{op.ptr, op.len > (1u << 30) ? (1u << 30) : op.len};
-      for (;;) {
-        ssize_t n = ::preadv2(op.fd, &iov, 1, static_cast<off_t>(op.offset), RWF_NOWAIT);
-        if (n >= 0) {
-          result = static_cast<int>(n);
-          return true;
-        }
-        if (errno == EINTR) continue;
-        if (would_block(errno)) return false;
-        result = -errno;
-        return true;
-      }
+      return without_blocking([&] { return ::preadv2(op.fd, &iov, 1, static_cast<off_t>(op.offset), RWF_NOWAIT); },
+                              result);
     }
     case OpCode::statx: {
       const char* path = static_cast<const char*>(op.ptr);

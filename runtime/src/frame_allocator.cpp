@@ -2,20 +2,11 @@
 
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HELLEPOLL_RECYCLE_FRAMES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HELLEPOLL_RECYCLE_FRAMES 0
-#endif
-#endif
-#ifndef HELLEPOLL_RECYCLE_FRAMES
-#define HELLEPOLL_RECYCLE_FRAMES 1
-#endif
+#include "hellepoll/detail/sanitizers.hpp"
 
 namespace hellepoll::detail {
 
-#if HELLEPOLL_RECYCLE_FRAMES
+#if !HELLEPOLL_ASAN  // recycle; under ASan every allocation goes to the allocator
 namespace {
 
 constexpr std::size_t granule = 64;
