@@ -30,9 +30,6 @@ constexpr struct {
     {IORING_OP_POLL_ADD, "POLL_ADD"},
 };
 
-// user_data of SQEs whose completion nobody waits for (cancel requests).
-constexpr __u64 ignored = 0;
-
 // The kernel's sqe->len is 32 bits: a larger request is a short read/write, which callers
 // handle like any partial transfer.
 unsigned clamp_len(std::uint64_t len) noexcept { return len > (1u << 30) ? (1u << 30) : static_cast<unsigned>(len); }
@@ -105,21 +102,28 @@ UringBackend::UringBackend(const BackendOptions& options) {
   wake_op_.len = sizeof wake_value_;
   wake_op_.on_complete = &UringBackend::wake_completed;
   wake_op_.ptr2 = this;
+  setup_recv_buffers(options);
 }
 
 UringBackend::~UringBackend() {
   // Nothing may still reference our memory when the ring goes: cancel and drain.
   shutting_down_ = true;
-  if (wake_armed_ || in_flight_ > 0) {
+  if (wake_armed_ || in_flight_ > 0 || streams_armed_ > 0) {
     cancel_all();
-    for (int spins = 0; (wake_armed_ || in_flight_ > 0) && spins < 1000; ++spins)
+    for (int spins = 0; (wake_armed_ || in_flight_ > 0 || streams_armed_ > 0) && spins < 1000; ++spins)
       poll(std::chrono::milliseconds(10));
   }
   io_uring_queue_exit(&ring_);
+  free_streams();
   ::close(wake_fd_);
 }
 
-std::string UringBackend::describe() const { return "io_uring (" + flag_names(setup_flags_) + ")"; }
+std::string UringBackend::describe() const {
+  std::string s = "io_uring (" + flag_names(setup_flags_);
+  if (multishot_recv_)
+    s += "; multishot recv into " + std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
+  return s + ")";
+}
 
 io_uring_sqe* UringBackend::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -173,8 +177,20 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
   io_uring_sqe_set_data(sqe, &op);
 }
 
-bool UringBackend::submit(Operation& op, int&) {
+bool UringBackend::submit(Operation& op, int& inline_result) {
+  if ((op.code == OpCode::recv || op.code == OpCode::poll_read) && recv_ring_) {
+    switch (take_stream_op(op, inline_result)) {
+      case StreamTake::completed: return true;
+      case StreamTake::waiting: return false;
+      case StreamTake::not_mine: break;
+    }
+  }
   ++in_flight_;
+  queue_sqe(op);
+  return false;
+}
+
+void UringBackend::queue_sqe(Operation& op) {
   op.next = nullptr;
   io_uring_sqe* sqe = waiting_head_ ? nullptr : next_sqe();
   if (!sqe) {
@@ -183,10 +199,9 @@ bool UringBackend::submit(Operation& op, int&) {
     if (waiting_tail_) waiting_tail_->next = &op;
     else waiting_head_ = &op;
     waiting_tail_ = &op;
-    return false;
+    return;
   }
   prepare(sqe, op);
-  return false;
 }
 
 void UringBackend::flush_waiting() {
@@ -202,6 +217,7 @@ void UringBackend::flush_waiting() {
 }
 
 void UringBackend::cancel(Operation& op) {
+  if (cancel_stream_waiter(op)) return;
   // Still in our own queue: the kernel never saw it, so finish it here.
   Operation* prev = nullptr;
   for (Operation* cur = waiting_head_; cur; prev = cur, cur = cur->next) {
@@ -284,16 +300,24 @@ void UringBackend::reap() {
       const __u64 data = cqe->user_data;
       if (data == ignored || data == LIBURING_UDATA_TIMEOUT) continue;
       auto* op = reinterpret_cast<Operation*>(data);
+      if (op->backend_state == stream_multishot) {
+        on_stream_completion(*static_cast<RecvStream*>(op->ptr2), *cqe);
+        continue;
+      }
       std::uint32_t flags = 0;
       if (cqe->flags & IORING_CQE_F_MORE) flags |= completion_more;
       else if (op != &wake_op_) --in_flight_;
       op->on_complete(*op, cqe->res, flags);
     }
     io_uring_cq_advance(&ring_, seen);
+    if (recv_recycled_) {
+      io_uring_buf_ring_advance(recv_ring_, static_cast<int>(recv_recycled_));
+      recv_recycled_ = 0;
+    }
     // Completions the kernel could not fit in the CQ wait in its overflow list (we never
     // drop them: IORING_FEAT_NODROP); flush them in now rather than stalling.
     if (!(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) return;
-    ++cq_overflows_;
+    ++counters_.completion_overflows;
     io_uring_get_events(&ring_);
   }
 }

@@ -1,5 +1,7 @@
 // The io_uring backend: one SQE per operation, submitted in a batch once per loop turn
-// together with the wait for completions (one io_uring_enter per turn).
+// together with the wait for completions (one io_uring_enter per turn). A socket read
+// more than once gets one multishot receive for its lifetime instead of a recv SQE per
+// call (uring_recv_streams.cpp).
 #pragma once
 
 #include <liburing.h>
@@ -7,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hellepoll/backend.hpp"
 
@@ -28,12 +31,38 @@ class UringBackend final : public Backend {
   void poll(std::optional<std::chrono::nanoseconds> timeout) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
-  void forget_fd(int) noexcept override {}
+  void forget_fd(int fd) noexcept override;
 
   unsigned setup_flags() const noexcept { return setup_flags_; }
-  std::uint64_t completion_overflows() const noexcept override { return cq_overflows_; }
+  BackendCounters counters() const noexcept override { return counters_; }
 
  private:
+  // --- multishot receives (uring_recv_streams.cpp) ---
+  struct RecvStream;
+  struct FdSlot {
+    RecvStream* stream = nullptr;
+    bool read_before = false;  // a socket's first recv goes out alone (see take_stream_op)
+  };
+  enum class StreamTake { not_mine, completed, waiting };
+  // Operation::backend_state values.
+  static constexpr std::uint8_t stream_multishot = 1;  // a RecvStream's own operation
+  static constexpr std::uint8_t stream_waiter = 2;     // a recv/poll_read parked on a RecvStream
+  // user_data of SQEs whose completion nobody waits for (cancel requests).
+  static constexpr __u64 ignored = 0;
+
+  void queue_sqe(Operation& op);
+  void setup_recv_buffers(const BackendOptions& options);
+  StreamTake take_stream_op(Operation& op, int& inline_result);
+  bool cancel_stream_waiter(Operation& op);
+  bool arm(RecvStream& st);
+  void cancel_multishot(RecvStream& st);
+  void on_stream_completion(RecvStream& st, const io_uring_cqe& cqe);
+  void deliver(RecvStream& st, const char* data, std::size_t n);
+  void wake_waiter(RecvStream& st, int result);
+  int read_stash(RecvStream& st, Operation& op) noexcept;
+  void retire(RecvStream& st);
+  void free_streams() noexcept;
+
   io_uring_sqe* next_sqe();
   void prepare(io_uring_sqe* sqe, Operation& op) noexcept;
   void flush_waiting();
@@ -44,7 +73,7 @@ class UringBackend final : public Backend {
   io_uring ring_{};
   unsigned setup_flags_ = 0;
   std::size_t in_flight_ = 0;
-  std::uint64_t cq_overflows_ = 0;
+  BackendCounters counters_{};
   // Operations that found the SQ full: submitted at the start of the next poll().
   Operation* waiting_head_ = nullptr;
   Operation* waiting_tail_ = nullptr;
@@ -54,6 +83,18 @@ class UringBackend final : public Backend {
   std::uint64_t wake_value_ = 0;
   bool wake_armed_ = false;
   bool shutting_down_ = false;
+
+  // The provided-buffer ring multishot receives fill (null: multishot receives are off).
+  io_uring_buf_ring* recv_ring_ = nullptr;
+  char* recv_memory_ = nullptr;
+  unsigned recv_count_ = 0;       // buffers, a power of two
+  unsigned recv_size_ = 0;        // bytes per buffer
+  unsigned recv_recycled_ = 0;    // buffers given back since the last ring advance
+  std::vector<FdSlot> slots_;     // by fd
+  std::vector<RecvStream*> orphans_;  // forgotten streams waiting for their final completion
+  std::vector<RecvStream*> spare_;    // retired streams kept for reuse
+  std::size_t streams_armed_ = 0;
+  bool multishot_recv_ = false;   // false once the kernel refused IORING_RECV_MULTISHOT
 };
 
 }  // namespace hellepoll::detail

@@ -27,6 +27,23 @@ struct BackendOptions {
   unsigned ring_entries = 1024;  // io_uring SQ size; the CQ gets 8x that
   unsigned file_threads = 4;     // epoll: worker threads for regular-file operations
   unsigned file_queue = 4096;    // epoll: bound on queued file operations
+  // io_uring: a socket read more than once gets one multishot receive for its lifetime,
+  // into a ring of this many provided buffers (rounded up to a power of two) of
+  // recv_buffer_size bytes each, shared by the thread's sockets. 0 turns it off: one
+  // recv SQE per call.
+  unsigned recv_buffers = 512;
+  unsigned recv_buffer_size = 4096;
+};
+
+// Events worth watching under load; all zero on epoll.
+struct BackendCounters {
+  // Completions that outran the completion queue and were recovered from the kernel's
+  // overflow list (nothing is lost; a growing count says ring_entries is too small).
+  std::uint64_t completion_overflows = 0;
+  // Multishot receives the kernel ended because every provided buffer was taken
+  // (ENOBUFS); each is re-armed, nothing is lost. A growing count says recv_buffers is
+  // too small for the load.
+  std::uint64_t recv_buffer_shortages = 0;
 };
 
 class Backend {
@@ -57,10 +74,7 @@ class Backend {
   virtual std::size_t in_flight() const noexcept = 0;
   // Forget what the backend knows about `fd` before it is closed synchronously.
   virtual void forget_fd(int fd) noexcept = 0;
-  // How often completions outran the completion queue and were recovered from the
-  // kernel's overflow list (io_uring). Nothing is lost then; a growing count says the
-  // ring is too small for the load (BackendOptions::ring_entries). Always 0 on epoll.
-  virtual std::uint64_t completion_overflows() const noexcept { return 0; }
+  virtual BackendCounters counters() const noexcept { return {}; }
 };
 
 // Creates the backend for `kind`. For auto_detect, probes io_uring and falls back to

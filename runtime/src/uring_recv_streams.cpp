@@ -1,0 +1,291 @@
+// Multishot receives. A socket that is read more than once gets one IORING_OP_RECV with
+// IORING_RECV_MULTISHOT for the rest of its life: the kernel keeps the socket's poll
+// armed and posts one completion per arrival, the bytes in a buffer it took from our
+// provided-buffer ring. We copy them straight into the recv that is waiting (or into a
+// stash when nobody is reading yet) and give the buffer back at once, so the ring only
+// has to cover one batch of completions. Against a recv SQE per call this saves, per
+// read, the submission, the failed first attempt, arming the poll (io_arm_apoll) and
+// the file lookup.
+//
+// The rest of hellepoll sees recv and poll_read behave as before; a recv may now
+// complete at once, from the stash. The bytes of one socket arrive in order: only one
+// reader at a time goes through the stream (a second, concurrent one goes out alone).
+//
+// Backpressure: a stash that reaches stash_limit with nobody reading ends the multishot,
+// so the kernel's socket buffer and TCP's window hold the rest, as with plain recv; the
+// next recv that finds the stash empty re-arms.
+//
+// Out of buffers: the kernel ends the multishot with ENOBUFS; it is re-armed when a
+// reader waits (the buffers are back by then), and counted in recv_buffer_shortages.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "hellepoll/log.hpp"
+#include "uring_backend.hpp"
+
+namespace hellepoll::detail {
+namespace {
+
+constexpr int kRecvGroup = 0;           // our one buffer group id
+constexpr int no_result = 1;            // RecvStream::ended: nothing to report
+constexpr std::size_t stash_limit = 64 * 1024;
+constexpr std::size_t spare_streams = 256;
+
+}  // namespace
+
+struct UringBackend::RecvStream {
+  Operation op;                 // the multishot receive; op.ptr2 = this
+  Operation* waiter = nullptr;  // a recv or poll_read waiting for bytes
+  std::string stash;            // received, not read yet
+  int ended = no_result;        // how the multishot ended, not yet reported: 0 EOF, -errno
+  bool armed = false;
+  bool cancelling = false;  // we asked the kernel to end it (backpressure, forget_fd)
+  bool orphaned = false;    // its fd was forgotten: retire at the final completion
+  bool delivered = false;   // bytes ever arrived (tells "-EINVAL: unsupported" apart)
+  std::size_t orphan_index = 0;
+};
+
+void UringBackend::setup_recv_buffers(const BackendOptions& options) {
+  if (options.recv_buffers == 0 || options.recv_buffer_size == 0) return;
+  const unsigned count = std::bit_ceil(std::min(options.recv_buffers, 32768u));  // the kernel's maximum
+  const std::size_t ring_bytes = count * sizeof(io_uring_buf);
+  const std::size_t memory_bytes = std::size_t{count} * options.recv_buffer_size;
+  void* ring = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* memory = ::mmap(nullptr, memory_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int rc = -errno;
+  if (ring != MAP_FAILED && memory != MAP_FAILED) {
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(ring);
+    reg.ring_entries = count;
+    reg.bgid = kRecvGroup;
+    rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+  }
+  if (rc < 0) {
+    // Kernels before 5.19 have no buffer rings: one recv SQE per call, as before.
+    log(LogLevel::info, "io_uring: no provided-buffer ring ({}); one recv per read", std::strerror(-rc));
+    if (ring != MAP_FAILED) ::munmap(ring, ring_bytes);
+    if (memory != MAP_FAILED) ::munmap(memory, memory_bytes);
+    return;
+  }
+  recv_ring_ = static_cast<io_uring_buf_ring*>(ring);
+  recv_memory_ = static_cast<char*>(memory);
+  recv_count_ = count;
+  recv_size_ = options.recv_buffer_size;
+  io_uring_buf_ring_init(recv_ring_);
+  for (unsigned i = 0; i < count; ++i)
+    io_uring_buf_ring_add(recv_ring_, recv_memory_ + std::size_t{i} * recv_size_, recv_size_,
+                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(count), static_cast<int>(i));
+  io_uring_buf_ring_advance(recv_ring_, static_cast<int>(count));
+  multishot_recv_ = true;
+}
+
+void UringBackend::free_streams() noexcept {
+  for (FdSlot& slot : slots_) delete std::exchange(slot.stream, nullptr);
+  for (RecvStream* st : orphans_) delete st;
+  for (RecvStream* st : spare_) delete st;
+  orphans_.clear();
+  spare_.clear();
+  if (recv_ring_) ::munmap(recv_ring_, recv_count_ * sizeof(io_uring_buf));
+  if (recv_memory_) ::munmap(recv_memory_, std::size_t{recv_count_} * recv_size_);
+  recv_ring_ = nullptr;
+  recv_memory_ = nullptr;
+}
+
+UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline_result) {
+  if (op.fd < 0 || (op.code == OpCode::recv && (op.flags != 0 || op.len == 0))) return StreamTake::not_mine;
+  const auto fd = static_cast<std::size_t>(op.fd);
+  if (fd >= slots_.size()) {
+    if (op.code == OpCode::poll_read) return StreamTake::not_mine;
+    slots_.resize(std::max(fd + 1, slots_.size() * 2));
+  }
+  FdSlot& slot = slots_[fd];
+  RecvStream* st = slot.stream;
+  if (!st) {
+    // A connection read once (Connection: close) should not pay for arming a multishot
+    // and cancelling it again: its first recv goes out alone. Without a stream there is
+    // nothing a poll could miss, so a poll goes out alone too.
+    if (op.code == OpCode::poll_read || !slot.read_before || !multishot_recv_) {
+      slot.read_before = slot.read_before || op.code == OpCode::recv;
+      return StreamTake::not_mine;
+    }
+    if (spare_.empty()) {
+      st = new RecvStream;
+    } else {
+      st = spare_.back();
+      spare_.pop_back();
+    }
+    st->op.code = OpCode::recv;
+    st->op.backend_state = stream_multishot;
+    st->op.fd = op.fd;
+    st->op.ptr2 = st;
+    slot.stream = st;
+  }
+  if (st->waiter) return StreamTake::not_mine;  // a second reader at once
+  if (!st->stash.empty() || st->ended != no_result) {
+    inline_result = op.code == OpCode::poll_read ? 0 : read_stash(*st, op);
+    return StreamTake::completed;
+  }
+  if (!st->armed && !arm(*st)) return StreamTake::not_mine;
+  st->waiter = &op;
+  op.backend_state = stream_waiter;
+  ++in_flight_;
+  return StreamTake::waiting;
+}
+
+// Bytes for `op` (a recv) from the stash; with the stash empty, how the multishot ended
+// (EOF is reported to every later recv, an error once).
+int UringBackend::read_stash(RecvStream& st, Operation& op) noexcept {
+  if (st.stash.empty()) {
+    const int r = st.ended;
+    if (r != 0) st.ended = no_result;
+    return r;
+  }
+  const std::size_t n = std::min<std::size_t>(st.stash.size(), op.len);
+  std::memcpy(op.ptr, st.stash.data(), n);
+  st.stash.erase(0, n);
+  if (st.stash.empty() && st.stash.capacity() > stash_limit) std::string().swap(st.stash);
+  return static_cast<int>(n);
+}
+
+bool UringBackend::arm(RecvStream& st) {
+  if (!multishot_recv_ || shutting_down_) return false;
+  io_uring_sqe* sqe = next_sqe();
+  if (!sqe) return false;
+  io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kRecvGroup;
+  io_uring_sqe_set_data(sqe, &st.op);
+  st.armed = true;
+  ++streams_armed_;
+  return true;
+}
+
+void UringBackend::cancel_multishot(RecvStream& st) {
+  if (!st.armed || st.cancelling) return;
+  io_uring_sqe* sqe = next_sqe();
+  if (!sqe) return;  // best effort, like cancel()
+  io_uring_prep_cancel64(sqe, reinterpret_cast<__u64>(&st.op), 0);
+  io_uring_sqe_set_data64(sqe, ignored);
+  st.cancelling = true;
+}
+
+// Completes the parked reader: with `result`, or (no_result) with what the stream has.
+void UringBackend::wake_waiter(RecvStream& st, int result) {
+  Operation& w = *std::exchange(st.waiter, nullptr);
+  w.backend_state = 0;
+  --in_flight_;
+  if (result == no_result) result = w.code == OpCode::poll_read ? 0 : read_stash(st, w);
+  w.on_complete(w, result, 0);
+}
+
+void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
+  Operation* w = st.waiter;
+  if (w && w->code == OpCode::recv) {
+    const std::size_t direct = std::min<std::size_t>(n, w->len);
+    std::memcpy(w->ptr, data, direct);
+    st.stash.append(data + direct, n - direct);
+    wake_waiter(st, static_cast<int>(direct));
+    return;
+  }
+  st.stash.append(data, n);
+  if (w) wake_waiter(st, 0);
+  else if (st.stash.size() >= stash_limit) cancel_multishot(st);
+}
+
+void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe) {
+  if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
+    const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+    char* buf = recv_memory_ + std::size_t{bid} * recv_size_;
+    st.delivered = true;
+    deliver(st, buf, static_cast<std::size_t>(cqe.res));
+    // Back at once; the ring's tail moves once per reap (see reap()).
+    io_uring_buf_ring_add(recv_ring_, buf, recv_size_, static_cast<unsigned short>(bid),
+                          io_uring_buf_ring_mask(recv_count_), static_cast<int>(recv_recycled_++));
+  }
+  if (cqe.flags & IORING_CQE_F_MORE) return;
+
+  // The multishot has ended.
+  st.armed = false;
+  --streams_armed_;
+  const bool asked = std::exchange(st.cancelling, false);
+  if (cqe.res == -ENOBUFS) {
+    ++counters_.recv_buffer_shortages;
+  } else if (cqe.res == -EINVAL && !st.delivered && multishot_recv_) {
+    // Kernels before 6.0 have buffer rings but no multishot receive.
+    multishot_recv_ = false;
+    log(LogLevel::info, "io_uring: no multishot receive (EINVAL); one recv per read");
+  } else if (cqe.res <= 0 && !(cqe.res == -ECANCELED && asked)) {
+    st.ended = cqe.res;  // EOF or an error, for the reader
+  }
+  if (st.orphaned) {
+    if (st.waiter) wake_waiter(st, -ECANCELED);
+    retire(st);
+    return;
+  }
+  if (!st.waiter) return;
+  if (st.ended != no_result || shutting_down_) {
+    wake_waiter(st, shutting_down_ && st.ended == no_result ? -ECANCELED : no_result);
+  } else if (!arm(st)) {
+    // Multishot refused: the reader goes out alone, as a plain recv or poll.
+    Operation& w = *std::exchange(st.waiter, nullptr);
+    w.backend_state = 0;
+    queue_sqe(w);  // still counted in in_flight_
+  }
+}
+
+bool UringBackend::cancel_stream_waiter(Operation& op) {
+  if (op.backend_state != stream_waiter) return false;
+  RecvStream* st = nullptr;
+  const auto fd = static_cast<std::size_t>(op.fd);
+  if (fd < slots_.size() && slots_[fd].stream && slots_[fd].stream->waiter == &op) st = slots_[fd].stream;
+  for (std::size_t i = 0; !st && i < orphans_.size(); ++i)
+    if (orphans_[i]->waiter == &op) st = orphans_[i];
+  if (!st) return false;
+  // Only the wait ends; the multishot stays armed for the next recv.
+  wake_waiter(*st, -ECANCELED);
+  return true;
+}
+
+void UringBackend::forget_fd(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
+  FdSlot& slot = slots_[static_cast<std::size_t>(fd)];
+  slot.read_before = false;
+  RecvStream* st = std::exchange(slot.stream, nullptr);
+  if (!st) return;
+  if (!st->armed) {
+    retire(*st);
+    return;
+  }
+  // The kernel still holds the socket through the multishot: end it before the fd is
+  // closed (its final completion retires the stream), or the close would not really
+  // close the connection.
+  st->orphaned = true;
+  st->orphan_index = orphans_.size();
+  orphans_.push_back(st);
+  cancel_multishot(*st);
+}
+
+void UringBackend::retire(RecvStream& st) {
+  if (st.orphaned) {
+    orphans_[st.orphan_index] = orphans_.back();
+    orphans_[st.orphan_index]->orphan_index = st.orphan_index;
+    orphans_.pop_back();
+  }
+  if (spare_.size() >= spare_streams) {
+    delete &st;
+    return;
+  }
+  if (st.stash.capacity() > stash_limit) std::string().swap(st.stash);
+  st.stash.clear();
+  st.ended = no_result;
+  st.orphaned = st.delivered = false;
+  spare_.push_back(&st);
+}
+
+}  // namespace hellepoll::detail
