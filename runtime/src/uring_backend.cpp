@@ -307,7 +307,9 @@ void UringBackend::reap() {
       std::uint32_t flags = 0;
       if (cqe->flags & IORING_CQE_F_MORE) flags |= completion_more;
       else if (op != &wake_op_) --in_flight_;
-      op->on_complete(*op, cqe->res, flags);
+      // POLL_ADD reports the poll mask; poll_read promises 0.
+      const int res = op->code == OpCode::poll_read && cqe->res > 0 ? 0 : cqe->res;
+      op->on_complete(*op, res, flags);
     }
     io_uring_cq_advance(&ring_, seen);
     if (recv_recycled_) {

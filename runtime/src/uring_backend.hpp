@@ -39,10 +39,6 @@ class UringBackend final : public Backend {
  private:
   // --- multishot receives (uring_recv_streams.cpp) ---
   struct RecvStream;
-  struct FdSlot {
-    RecvStream* stream = nullptr;
-    bool read_before = false;  // a socket's first recv goes out alone (see take_stream_op)
-  };
   enum class StreamTake { not_mine, completed, waiting };
   // Operation::backend_state values.
   static constexpr std::uint8_t stream_multishot = 1;  // a RecvStream's own operation
@@ -61,6 +57,9 @@ class UringBackend final : public Backend {
   void wake_waiter(RecvStream& st, int result);
   int read_stash(RecvStream& st, Operation& op) noexcept;
   void retire(RecvStream& st);
+  RecvStream* stream_of(int fd) const noexcept {
+    return static_cast<std::size_t>(fd) < streams_.size() ? streams_[static_cast<std::size_t>(fd)] : nullptr;
+  }
   void free_streams() noexcept;
 
   io_uring_sqe* next_sqe();
@@ -90,7 +89,8 @@ class UringBackend final : public Backend {
   unsigned recv_count_ = 0;       // buffers, a power of two
   unsigned recv_size_ = 0;        // bytes per buffer
   unsigned recv_recycled_ = 0;    // buffers given back since the last ring advance
-  std::vector<FdSlot> slots_;     // by fd
+  std::vector<RecvStream*> streams_;  // by fd
+  std::vector<bool> read_before_;     // by fd: a socket's first recv goes out alone
   std::vector<RecvStream*> orphans_;  // forgotten streams waiting for their final completion
   std::vector<RecvStream*> spare_;    // retired streams kept for reuse
   std::size_t streams_armed_ = 0;

@@ -17,6 +17,11 @@
 //
 // Out of buffers: the kernel ends the multishot with ENOBUFS; it is re-armed when a
 // reader waits (the buffers are back by then), and counted in recv_buffer_shortages.
+//
+// Idle sockets: a poll_read (what a long-idle HTTP connection waits with) parks the
+// stream: the multishot is cancelled and, if nothing arrived meanwhile, the poll goes
+// out alone and the stream is retired, so an idle connection holds neither a stream
+// nor a kernel request. Its next recv arms a new one.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -48,6 +53,7 @@ struct UringBackend::RecvStream {
   bool cancelling = false;  // we asked the kernel to end it (backpressure, forget_fd)
   bool orphaned = false;    // its fd was forgotten: retire at the final completion
   bool delivered = false;   // bytes ever arrived (tells "-EINVAL: unsupported" apart)
+  bool parking = false;     // cancelled for a poll_read: retire it if it ends empty
   std::size_t orphan_index = 0;
 };
 
@@ -86,7 +92,7 @@ void UringBackend::setup_recv_buffers(const BackendOptions& options) {
 }
 
 void UringBackend::free_streams() noexcept {
-  for (FdSlot& slot : slots_) delete std::exchange(slot.stream, nullptr);
+  for (RecvStream*& st : streams_) delete std::exchange(st, nullptr);
   for (RecvStream* st : orphans_) delete st;
   for (RecvStream* st : spare_) delete st;
   orphans_.clear();
@@ -100,18 +106,19 @@ void UringBackend::free_streams() noexcept {
 UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline_result) {
   if (op.fd < 0 || (op.code == OpCode::recv && (op.flags != 0 || op.len == 0))) return StreamTake::not_mine;
   const auto fd = static_cast<std::size_t>(op.fd);
-  if (fd >= slots_.size()) {
+  if (fd >= streams_.size()) {
     if (op.code == OpCode::poll_read) return StreamTake::not_mine;
-    slots_.resize(std::max(fd + 1, slots_.size() * 2));
+    const std::size_t size = std::max(fd + 1, streams_.size() * 2);
+    streams_.resize(size);
+    read_before_.resize(size);
   }
-  FdSlot& slot = slots_[fd];
-  RecvStream* st = slot.stream;
+  RecvStream* st = streams_[fd];
   if (!st) {
     // A connection read once (Connection: close) should not pay for arming a multishot
     // and cancelling it again: its first recv goes out alone. Without a stream there is
     // nothing a poll could miss, so a poll goes out alone too.
-    if (op.code == OpCode::poll_read || !slot.read_before || !multishot_recv_) {
-      slot.read_before = slot.read_before || op.code == OpCode::recv;
+    if (op.code == OpCode::poll_read || !read_before_[fd] || !multishot_recv_) {
+      if (op.code == OpCode::recv) read_before_[fd] = true;
       return StreamTake::not_mine;
     }
     if (spare_.empty()) {
@@ -124,14 +131,24 @@ UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline
     st->op.backend_state = stream_multishot;
     st->op.fd = op.fd;
     st->op.ptr2 = st;
-    slot.stream = st;
+    streams_[fd] = st;
   }
   if (st->waiter) return StreamTake::not_mine;  // a second reader at once
   if (!st->stash.empty() || st->ended != no_result) {
     inline_result = op.code == OpCode::poll_read ? 0 : read_stash(*st, op);
     return StreamTake::completed;
   }
-  if (!st->armed && !arm(*st)) return StreamTake::not_mine;
+  if (op.code == OpCode::poll_read) {
+    if (!st->armed) {
+      streams_[fd] = nullptr;
+      retire(*st);
+      return StreamTake::not_mine;
+    }
+    st->parking = true;
+    cancel_multishot(*st);
+  } else if (!st->armed && !arm(*st)) {
+    return StreamTake::not_mine;
+  }
   st->waiter = &op;
   op.backend_state = stream_waiter;
   ++in_flight_;
@@ -214,6 +231,7 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   st.armed = false;
   --streams_armed_;
   const bool asked = std::exchange(st.cancelling, false);
+  const bool parking = std::exchange(st.parking, false);
   if (cqe.res == -ENOBUFS) {
     ++counters_.recv_buffer_shortages;
   } else if (cqe.res == -EINVAL && !st.delivered && multishot_recv_) {
@@ -225,6 +243,22 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   }
   if (st.orphaned) {
     if (st.waiter) wake_waiter(st, -ECANCELED);
+    retire(st);
+    return;
+  }
+  if (parking && st.stash.empty() && st.ended == no_result) {
+    // Parked and nothing arrived: the stream goes, its waiter (the poll, or a recv that
+    // came after the bytes that woke it) goes out alone.
+    streams_[static_cast<std::size_t>(st.op.fd)] = nullptr;
+    if (Operation* w = std::exchange(st.waiter, nullptr)) {
+      w->backend_state = 0;
+      if (shutting_down_) {
+        --in_flight_;
+        w->on_complete(*w, -ECANCELED, 0);
+      } else {
+        queue_sqe(*w);  // still counted in in_flight_
+      }
+    }
     retire(st);
     return;
   }
@@ -241,9 +275,8 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
 
 bool UringBackend::cancel_stream_waiter(Operation& op) {
   if (op.backend_state != stream_waiter) return false;
-  RecvStream* st = nullptr;
-  const auto fd = static_cast<std::size_t>(op.fd);
-  if (fd < slots_.size() && slots_[fd].stream && slots_[fd].stream->waiter == &op) st = slots_[fd].stream;
+  RecvStream* st = stream_of(op.fd);
+  if (st && st->waiter != &op) st = nullptr;
   for (std::size_t i = 0; !st && i < orphans_.size(); ++i)
     if (orphans_[i]->waiter == &op) st = orphans_[i];
   if (!st) return false;
@@ -253,10 +286,9 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
 }
 
 void UringBackend::forget_fd(int fd) noexcept {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
-  FdSlot& slot = slots_[static_cast<std::size_t>(fd)];
-  slot.read_before = false;
-  RecvStream* st = std::exchange(slot.stream, nullptr);
+  if (fd < 0 || static_cast<std::size_t>(fd) >= streams_.size()) return;
+  read_before_[static_cast<std::size_t>(fd)] = false;
+  RecvStream* st = std::exchange(streams_[static_cast<std::size_t>(fd)], nullptr);
   if (!st) return;
   if (!st->armed) {
     retire(*st);
@@ -284,7 +316,7 @@ void UringBackend::retire(RecvStream& st) {
   if (st.stash.capacity() > stash_limit) std::string().swap(st.stash);
   st.stash.clear();
   st.ended = no_result;
-  st.orphaned = st.delivered = false;
+  st.orphaned = st.delivered = st.parking = false;
   spare_.push_back(&st);
 }
 
