@@ -216,7 +216,14 @@ Task<Outcome> Connection::handle_complete_head() {
   const Route* route = match.route;
   const std::uint64_t limit = route && route->max_body ? route->max_body : opts_.limits.max_body;
 
-  Outcome body_outcome = co_await read_body(route, limit);
+  // Most requests have no body: skip read_body's coroutine frame for them.
+  Outcome body_outcome = Outcome::keep_going;
+  if (head.body != BodyKind::None) {
+    body_outcome = co_await read_body(route, limit);
+  } else {
+    body_view_ = {};
+    body_wire_bytes_ = 0;
+  }
   if (body_outcome == Outcome::close_lingering) co_return body_outcome;
   const bool body_unread = body_outcome == Outcome::close;  // refused 100-continue, or EOF
   if (body_unread && route) co_return Outcome::close;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/uio.h>
 
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -27,10 +28,36 @@ std::string_view current_date() noexcept {
   return {buf, http_date_length};
 }
 
-void append_number(std::string& out, std::uint64_t n) {
-  fmt::format_int f(n);
-  out.append(f.data(), f.size());
-}
+// Writes into a buffer the caller sized for everything written: no bound checks, and
+// literals copied with lengths known at compile time. (As a chain of std::string
+// appends, the head was a tenth of the server's user-space time under pipelining.)
+class HeadWriter {
+ public:
+  explicit HeadWriter(char* at) noexcept : p_(at) {}
+  template <std::size_t N>
+  HeadWriter& operator<<(const char (&literal)[N]) noexcept {
+    std::memcpy(p_, literal, N - 1);
+    p_ += N - 1;
+    return *this;
+  }
+  HeadWriter& operator<<(std::string_view s) noexcept {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+    return *this;
+  }
+  HeadWriter& operator<<(std::uint64_t n) noexcept {
+    fmt::format_int f(n);
+    return *this << std::string_view(f.data(), f.size());
+  }
+  char* end() const noexcept { return p_; }
+
+ private:
+  char* p_;
+};
+
+// The longest head apart from its variable parts: every literal below, a 20-digit
+// Content-Length and status, and the Date.
+constexpr std::size_t head_fixed_bytes = 256;
 
 }  // namespace
 
@@ -38,28 +65,26 @@ void append_response_head(std::string& out, const Response& r, int version_minor
                           Framing framing) {
   (void)head_only;  // HEAD gets the very head GET would get (RFC 9110 §9.3.2)
   const int status = r.status();
-  out.append("HTTP/1.1 ");
-  append_number(out, static_cast<std::uint64_t>(status));
-  out.push_back(' ');
-  out.append(reason_phrase(status));
-  out.append("\r\n");
-  if (!r.has_server()) out.append("Server: hellepoll\r\n");
-  if (!r.has_date()) out.append("Date: ").append(current_date()).append("\r\n");
-  if (!r.content_type().empty() && !status_forbids_body(status))
-    out.append("Content-Type: ").append(r.content_type()).append("\r\n");
-  out.append(r.extra_headers());
-  if (!status_forbids_body(status)) {
-    if (framing == Framing::content_length) {
-      out.append("Content-Length: ");
-      append_number(out, r.content_length());
-      out.append("\r\n");
-    } else if (framing == Framing::chunked) {
-      out.append("Transfer-Encoding: chunked\r\n");
-    }
+  const bool may_have_body = !status_forbids_body(status);
+  const std::string_view reason = reason_phrase(status);
+  const std::size_t bound = head_fixed_bytes + reason.size() + r.content_type().size() + r.extra_headers().size();
+  char stack[1024];
+  std::unique_ptr<char[]> heap;
+  char* buf = bound <= sizeof stack ? stack : (heap = std::make_unique_for_overwrite<char[]>(bound)).get();
+  HeadWriter h(buf);
+  h << "HTTP/1.1 " << static_cast<std::uint64_t>(status) << " " << reason << "\r\n";
+  if (!r.has_server()) h << "Server: hellepoll\r\n";
+  if (!r.has_date()) h << "Date: " << current_date() << "\r\n";
+  if (!r.content_type().empty() && may_have_body) h << "Content-Type: " << r.content_type() << "\r\n";
+  h << std::string_view(r.extra_headers());
+  if (may_have_body) {
+    if (framing == Framing::content_length) h << "Content-Length: " << r.content_length() << "\r\n";
+    else if (framing == Framing::chunked) h << "Transfer-Encoding: chunked\r\n";
   }
-  if (!keep_alive) out.append("Connection: close\r\n");
-  else if (version_minor == 0) out.append("Connection: keep-alive\r\n");
-  out.append("\r\n");
+  if (!keep_alive) h << "Connection: close\r\n";
+  else if (version_minor == 0) h << "Connection: keep-alive\r\n";
+  h << "\r\n";
+  out.append(buf, static_cast<std::size_t>(h.end() - buf));
 }
 
 namespace {

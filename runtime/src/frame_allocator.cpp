@@ -10,8 +10,10 @@ namespace hellepoll::detail {
 namespace {
 
 constexpr std::size_t granule = 64;
-constexpr std::size_t classes = 16;                 // 64 .. 1024 bytes
-constexpr std::size_t max_cached_per_class = 4096;  // a burst of tasks does not pin memory forever
+// 64 .. 4096 bytes: the HTTP connection's per-request coroutine frame is over 1 KiB.
+constexpr std::size_t classes = 64;
+// A burst of tasks does not pin memory forever.
+constexpr std::size_t max_cached_bytes = 4 * 1024 * 1024;
 
 struct FreeFrame {
   FreeFrame* next;
@@ -19,7 +21,7 @@ struct FreeFrame {
 
 struct FrameCache {
   FreeFrame* head[classes] = {};
-  std::size_t count[classes] = {};
+  std::size_t bytes = 0;
   ~FrameCache() {
     for (std::size_t c = 0; c < classes; ++c)
       while (FreeFrame* f = head[c]) {
@@ -40,7 +42,7 @@ void* allocate_frame(std::size_t size) {
   if (c >= classes) return ::operator new(size);
   if (FreeFrame* f = cache.head[c]) {
     cache.head[c] = f->next;
-    --cache.count[c];
+    cache.bytes -= (c + 1) * granule;
     return f;
   }
   return ::operator new((c + 1) * granule);
@@ -48,14 +50,14 @@ void* allocate_frame(std::size_t size) {
 
 void free_frame(void* p, std::size_t size) noexcept {
   const std::size_t c = class_of(size);
-  if (c >= classes || cache.count[c] >= max_cached_per_class) {
+  if (c >= classes || cache.bytes + (c + 1) * granule > max_cached_bytes) {
     ::operator delete(p);
     return;
   }
   auto* f = static_cast<FreeFrame*>(p);
   f->next = cache.head[c];
   cache.head[c] = f;
-  ++cache.count[c];
+  cache.bytes += (c + 1) * granule;
 }
 
 #else  // AddressSanitizer: plain allocation, so a freed frame stays poisoned.
