@@ -34,20 +34,17 @@ void check_field(std::string_view name, std::string_view value) {
 
 }  // namespace
 
+// An owned content type lives in *extras_, which moves as a whole: content_type_ stays valid.
 Response::Response(Response&& o) noexcept
     : status_(o.status_),
       has_date_(o.has_date_),
       has_server_(o.has_server_),
       close_(o.close_),
-      owned_type_(std::move(o.owned_type_)),
+      content_type_(o.content_type_),
       headers_(std::move(o.headers_)),
       body_(std::move(o.body_)),
       file_(std::exchange(o.file_, FileBody{})),
-      parts_(std::move(o.parts_)),
-      trailer_(std::move(o.trailer_)) {
-  // An owned type lived in o.owned_type_, whose characters may not have moved with it (SSO).
-  content_type_ = owned_type_.empty() ? o.content_type_ : std::string_view(owned_type_);
-}
+      extras_(std::move(o.extras_)) {}
 
 Response& Response::operator=(Response&& o) noexcept {
   if (this != &o) {
@@ -104,9 +101,25 @@ Response& Response::header(std::string_view name, std::string_view value) {
 
 Response& Response::content_type(std::string_view type) {
   check_field("Content-Type", type);
-  owned_type_.assign(type);
-  content_type_ = owned_type_;
+  std::string& owned = extras().owned_type;
+  owned.assign(type);
+  content_type_ = owned;
   return *this;
+}
+
+Response::Extras& Response::extras() {
+  if (!extras_) extras_ = std::make_unique<Extras>();
+  return *extras_;
+}
+
+const std::vector<FilePart>& Response::file_parts() const noexcept {
+  static const std::vector<FilePart> none;
+  return extras_ ? extras_->parts : none;
+}
+
+const std::string& Response::file_trailer() const noexcept {
+  static const std::string none;
+  return extras_ ? extras_->trailer : none;
 }
 
 Response& Response::file(FileBody f) noexcept {
@@ -115,18 +128,19 @@ Response& Response::file(FileBody f) noexcept {
   return *this;
 }
 
-Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer) noexcept {
+Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer) {
   file(FileBody{fd, 0, 0});
-  parts_ = std::move(parts);
-  trailer_ = std::move(trailer);
+  Extras& e = extras();
+  e.parts = std::move(parts);
+  e.trailer = std::move(trailer);
   return *this;
 }
 
 std::uint64_t Response::content_length() const noexcept {
   if (file_.fd < 0) return body_.size();
-  if (parts_.empty()) return file_.length;
-  std::uint64_t n = trailer_.size();
-  for (const FilePart& p : parts_) n += p.header.size() + p.length;
+  if (!extras_ || extras_->parts.empty()) return file_.length;
+  std::uint64_t n = extras_->trailer.size();
+  for (const FilePart& p : extras_->parts) n += p.header.size() + p.length;
   return n;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,7 @@ class Response {
   Response& file(FileBody f) noexcept;
   // A multipart body: each part's text then its range of the file, then `trailer` (the
   // closing delimiter). Takes ownership of the fd.
-  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer) noexcept;
+  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer);
   // Asks the connection to close after this response.
   Response& close_connection() noexcept {
     close_ = true;
@@ -76,8 +77,8 @@ class Response {
   bool has_server() const noexcept { return has_server_; }
   bool wants_close() const noexcept { return close_; }
   const FileBody* file_body() const noexcept { return file_.fd >= 0 ? &file_ : nullptr; }
-  const std::vector<FilePart>& file_parts() const noexcept { return parts_; }
-  const std::string& file_trailer() const noexcept { return trailer_; }
+  const std::vector<FilePart>& file_parts() const noexcept;
+  const std::string& file_trailer() const noexcept;
   // The length Content-Length will announce.
   std::uint64_t content_length() const noexcept;
 
@@ -86,13 +87,20 @@ class Response {
   bool has_date_ = false;
   bool has_server_ = false;
   bool close_ = false;
-  std::string_view content_type_;  // points at a literal or at owned_type_
-  std::string owned_type_;
+  // What most responses never use lives behind a pointer: a response is moved several
+  // times on its way from the handler to the socket, and each move touches every member.
+  struct Extras {
+    std::string owned_type;
+    std::vector<FilePart> parts;
+    std::string trailer;
+  };
+  Extras& extras();
+
+  std::string_view content_type_;  // points at a literal or at extras_->owned_type
   std::string headers_;
   std::string body_;
   FileBody file_;
-  std::vector<FilePart> parts_;
-  std::string trailer_;
+  std::unique_ptr<Extras> extras_;
 };
 
 }  // namespace hellepoll::http
