@@ -56,6 +56,7 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
       e->text = pattern;
     }
   }
+  if (e->kind == exact) exact_[e->text].push_back(e.get());
   entries_.push_back(std::move(e));
   return entries_.back()->route;
 }
@@ -80,6 +81,16 @@ Route& Router::add_regex(std::string_view method, std::string_view re, Handler h
 
 Router::Match Router::match(std::string_view method, std::string_view path,
                             std::vector<std::pair<std::string, std::string>>& params) const {
+  // An exact route always beats the other kinds, and among exact ones the first added.
+  if (auto it = exact_.find(path); it != exact_.end()) {
+    for (const Entry* e : it->second) {
+      const std::string& m = e->route.method;
+      if (m == method || m == "*" || (method == "HEAD" && m == "GET")) {
+        params.clear();
+        return {&e->route, 200, {}};
+      }
+    }
+  }
   // Candidates for this path, best kind first; within prefixes, the longest.
   const Entry* best_for_method = nullptr;
   std::size_t best_prefix = 0;

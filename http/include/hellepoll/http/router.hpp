@@ -12,6 +12,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "hellepoll/http/request.hpp"
@@ -61,6 +62,9 @@ class Router {
   struct Entry;
   Route& insert(std::string_view method, std::string_view pattern, int kind);
   std::vector<std::unique_ptr<Entry>> entries_;
+  // Exact-path routes by path, in the order they were added: most requests are answered
+  // from here without looking at the other routes. Keys point into the entries.
+  std::unordered_map<std::string_view, std::vector<const Entry*>> exact_;
 };
 
 }  // namespace hellepoll::http
