@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# User-space instructions per request of the hello server, counted by callgrind: a
+# deterministic figure for user-space changes, which this noisy 2-CPU VM cannot resolve
+# with wrk (two runs of the same build agree to 0.1%; wrk rounds vary by 10%). Kernel time
+# is not counted: use bench/ab_hello.sh for whole-server figures.
+#   bench/callgrind_hello.sh BUILD_DIR [BACKEND] [CONNS DEPTH ROUNDS]
+#   bench/callgrind_hello.sh build/bench uring 16 16 40   # pipelined, the default
+#   bench/callgrind_hello.sh build/bench uring 64 1 100   # keep-alive, one at a time
+# Prints the total and per-request count and leaves the profile for callgrind_annotate.
+set -euo pipefail
+dir=$1 backend=${2:-uring} conns=${3:-16} depth=${4:-16} rounds=${5:-40}
+port=18131
+out=$(mktemp -d /tmp/hellepoll-callgrind.XXXXXX)
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
+  "$dir/examples/hello" --port $port --backend "$backend" --access-log off >/dev/null 2>"$out/valgrind.log" &
+pid=$!
+trap 'kill -KILL $pid 2>/dev/null || true' EXIT
+load() { python3 "$(dirname "$0")/pipelined_load.py" $port "$@"; }
+for _ in $(seq 100); do load 1 1 1 >/dev/null 2>&1 && break; sleep 0.2; done  # up, and warm
+callgrind_control -z $pid >/dev/null
+load "$conns" "$depth" "$rounds" >/dev/null
+callgrind_control -d $pid >/dev/null
+sleep 0.5
+ir=$(callgrind_annotate "$out/callgrind.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+requests=$((conns * depth * rounds))
+echo "hello ($dir, $backend): $ir instructions in user space for $requests requests" \
+  "($conns connections, $depth deep, $rounds rounds): $((ir / requests)) per request"
+echo "profile: callgrind_annotate $out/callgrind.out.1"
