@@ -151,8 +151,14 @@ bool EpollBackend::submit(Operation& op, int& inline_result) {
     default: break;
   }
   const bool reader = parks_as_reader(op.code);
+  if ((op.code == OpCode::recv || op.code == OpCode::poll_read) && slot(op.fd).read_drained) {
+    op.backend_state = parked_reader;
+    park(op, true);
+    return false;
+  }
   if (reader || parks_as_writer(op.code)) {
     int r = perform_syscall(op);
+    if (op.code == OpCode::recv) note_read(op, r);
     if (r != -EAGAIN) {
       inline_result = r;
       if (op.code == OpCode::accept && r >= 0) forget_fd(r);  // a reused number: drop stale state
@@ -199,11 +205,27 @@ void EpollBackend::retry(Queue& q) {
       return;
     }
     int r = attempt(*op);
+    if (op->code == OpCode::recv) note_read(*op, r);
     if (r == -EAGAIN) return;  // still not ready: stays parked, the next edge retries it
     q.pop();
     if (op->code == OpCode::accept && r >= 0) forget_fd(r);
     finish(*op, r);
   }
+}
+
+void EpollBackend::note_read(const Operation& op, int result) noexcept {
+  if (result <= 0 || static_cast<std::uint64_t>(result) >= op.len || op.flags != 0) return;
+  FdSlot& s = slots_[static_cast<std::size_t>(op.fd)];  // slot() ran in submit or park
+  // The FIN's edge may be behind us: after it, only a recv can tell EOF from data.
+  if (s.peer_done) return;
+  if (s.kind == 0) {
+    // Only a socket read more than once is worth the question (Connection: close reads once).
+    if (++s.short_reads < 2) return;
+    int type = 0;
+    socklen_t len = sizeof type;
+    s.kind = ::getsockopt(op.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM ? 1 : 2;
+  }
+  if (s.kind == 1) s.read_drained = true;
 }
 
 void EpollBackend::cancel(Operation& op) {
@@ -240,7 +262,9 @@ void EpollBackend::forget_fd(int fd) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
   // Closing an fd removes it from the epoll set; ops parked on it would never wake.
   fail_parked(fd, -ECANCELED);
-  slots_[static_cast<std::size_t>(fd)].registered = false;
+  FdSlot& s = slots_[static_cast<std::size_t>(fd)];
+  s.registered = s.read_drained = s.peer_done = false;
+  s.kind = s.short_reads = 0;
 }
 
 void EpollBackend::feed_pool() {
@@ -288,7 +312,11 @@ void EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
     }
     if (static_cast<std::size_t>(fd) >= slots_.size()) continue;
     FdSlot& s = slots_[static_cast<std::size_t>(fd)];
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) retry(s.readers);
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      s.read_drained = false;  // something arrived (or ended) since the short read
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_done = true;
+      retry(s.readers);
+    }
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) retry(s.writers);
   }
 }

@@ -39,11 +39,20 @@ class EpollBackend final : public Backend {
     Queue readers;
     Queue writers;
     bool registered = false;
+    // A stream socket whose last recv came back short has an empty receive queue: until
+    // its next readable edge, a recv parks without trying (nginx does the same), which
+    // saves the EAGAIN recv of every keep-alive request. Datagram and seqpacket sockets
+    // return one message per recv, so a short read says nothing there.
+    bool read_drained = false;
+    bool peer_done = false;        // EOF, hang-up or error seen: a short read may be the last
+    std::uint8_t kind = 0;         // 0: not known yet, 1: a stream socket, 2: something else
+    std::uint8_t short_reads = 0;  // the type is asked at the second short read
   };
 
   FdSlot& slot(int fd);
   void park(Operation& op, bool reader);
   void retry(Queue& q);
+  void note_read(const Operation& op, int result) noexcept;
   void finish(Operation& op, int result, std::uint32_t flags = 0) noexcept;
   void drain_accept(Operation& op);
   void fail_parked(int fd, int error) noexcept;

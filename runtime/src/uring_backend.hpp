@@ -90,7 +90,9 @@ class UringBackend final : public Backend {
   unsigned recv_size_ = 0;        // bytes per buffer
   unsigned recv_recycled_ = 0;    // buffers given back since the last ring advance
   std::vector<RecvStream*> streams_;  // by fd
-  std::vector<bool> read_before_;     // by fd: a socket's first recv goes out alone
+  // By fd: what the recvs so far told about it (see take_stream_op).
+  enum class FdKind : std::uint8_t { unread, read_once, stream, other };
+  std::vector<FdKind> kinds_;
   std::vector<RecvStream*> orphans_;  // forgotten streams waiting for their final completion
   std::vector<RecvStream*> spare_;    // retired streams kept for reuse
   std::size_t streams_armed_ = 0;

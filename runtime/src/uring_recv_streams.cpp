@@ -1,4 +1,4 @@
-// Multishot receives. A socket that is read more than once gets one IORING_OP_RECV with
+// Multishot receives. A stream socket read more than once gets one IORING_OP_RECV with
 // IORING_RECV_MULTISHOT for the rest of its life: the kernel keeps the socket's poll
 // armed and posts one completion per arrival, the bytes in a buffer it took from our
 // provided-buffer ring. We copy them straight into the recv that is waiting (or into a
@@ -23,6 +23,7 @@
 // out alone and the stream is retired, so an idle connection holds neither a stream
 // nor a kernel request. Its next recv arms a new one.
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <bit>
@@ -110,16 +111,26 @@ UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline
     if (op.code == OpCode::poll_read) return StreamTake::not_mine;
     const std::size_t size = std::max(fd + 1, streams_.size() * 2);
     streams_.resize(size);
-    read_before_.resize(size);
+    kinds_.resize(size);
   }
   RecvStream* st = streams_[fd];
   if (!st) {
     // A connection read once (Connection: close) should not pay for arming a multishot
     // and cancelling it again: its first recv goes out alone. Without a stream there is
-    // nothing a poll could miss, so a poll goes out alone too.
-    if (op.code == OpCode::poll_read || !read_before_[fd] || !multishot_recv_) {
-      if (op.code == OpCode::recv) read_before_[fd] = true;
+    // nothing a poll could miss, so a poll goes out alone too. Only stream sockets get
+    // one: the stash would merge a datagram or seqpacket socket's messages.
+    FdKind& kind = kinds_[fd];
+    if (op.code == OpCode::poll_read || !multishot_recv_ || kind == FdKind::other) return StreamTake::not_mine;
+    if (kind == FdKind::unread) {
+      kind = FdKind::read_once;
       return StreamTake::not_mine;
+    }
+    if (kind == FdKind::read_once) {
+      int type = 0;
+      socklen_t len = sizeof type;
+      const bool stream = ::getsockopt(op.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+      kind = stream ? FdKind::stream : FdKind::other;
+      if (!stream) return StreamTake::not_mine;
     }
     if (spare_.empty()) {
       st = new RecvStream;
@@ -287,7 +298,7 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
 
 void UringBackend::forget_fd(int fd) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= streams_.size()) return;
-  read_before_[static_cast<std::size_t>(fd)] = false;
+  kinds_[static_cast<std::size_t>(fd)] = FdKind::unread;
   RecvStream* st = std::exchange(streams_[static_cast<std::size_t>(fd)], nullptr);
   if (!st) return;
   if (!st->armed) {
