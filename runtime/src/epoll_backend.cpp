@@ -221,9 +221,7 @@ void EpollBackend::note_read(const Operation& op, int result) noexcept {
   if (s.kind == 0) {
     // Only a socket read more than once is worth the question (Connection: close reads once).
     if (++s.short_reads < 2) return;
-    int type = 0;
-    socklen_t len = sizeof type;
-    s.kind = ::getsockopt(op.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM ? 1 : 2;
+    s.kind = is_stream_socket(op.fd) ? 1 : 2;
   }
   if (s.kind == 1) s.read_drained = true;
 }

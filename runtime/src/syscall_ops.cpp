@@ -64,4 +64,10 @@ int perform_syscall(Operation& op) noexcept {
   }
 }
 
+bool is_stream_socket(int fd) noexcept {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
 }  // namespace hellepoll::detail

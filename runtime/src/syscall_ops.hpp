@@ -10,6 +10,11 @@ namespace hellepoll::detail {
 // O_NONBLOCK|O_CLOEXEC, as the epoll backend needs. `connect` is not handled here.
 int perform_syscall(Operation& op) noexcept;
 
+// True for a SOCK_STREAM socket: its reads may be merged and a short read means an empty
+// queue. Both backends ask before relying on that (datagram and seqpacket sockets keep
+// message boundaries).
+bool is_stream_socket(int fd) noexcept;
+
 // True for the operations that act on regular files, which readiness cannot help with.
 inline bool is_file_op(OpCode c) noexcept {
   return c == OpCode::read_at || c == OpCode::write_at || c == OpCode::openat || c == OpCode::openat2 ||

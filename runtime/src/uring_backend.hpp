@@ -55,6 +55,7 @@ class UringBackend final : public Backend {
   void on_stream_completion(RecvStream& st, const io_uring_cqe& cqe);
   void deliver(RecvStream& st, const char* data, std::size_t n);
   void wake_waiter(RecvStream& st, int result);
+  void send_waiter_alone(RecvStream& st);
   int read_stash(RecvStream& st, Operation& op) noexcept;
   void retire(RecvStream& st);
   RecvStream* stream_of(int fd) const noexcept {

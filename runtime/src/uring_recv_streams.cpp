@@ -23,7 +23,6 @@
 // out alone and the stream is retired, so an idle connection holds neither a stream
 // nor a kernel request. Its next recv arms a new one.
 #include <sys/mman.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <bit>
@@ -33,6 +32,7 @@
 #include <utility>
 
 #include "hellepoll/log.hpp"
+#include "syscall_ops.hpp"
 #include "uring_backend.hpp"
 
 namespace hellepoll::detail {
@@ -126,11 +126,8 @@ UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline
       return StreamTake::not_mine;
     }
     if (kind == FdKind::read_once) {
-      int type = 0;
-      socklen_t len = sizeof type;
-      const bool stream = ::getsockopt(op.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
-      kind = stream ? FdKind::stream : FdKind::other;
-      if (!stream) return StreamTake::not_mine;
+      kind = is_stream_socket(op.fd) ? FdKind::stream : FdKind::other;
+      if (kind == FdKind::other) return StreamTake::not_mine;
     }
     if (spare_.empty()) {
       st = new RecvStream;
@@ -261,14 +258,9 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
     // Parked and nothing arrived: the stream goes, its waiter (the poll, or a recv that
     // came after the bytes that woke it) goes out alone.
     streams_[static_cast<std::size_t>(st.op.fd)] = nullptr;
-    if (Operation* w = std::exchange(st.waiter, nullptr)) {
-      w->backend_state = 0;
-      if (shutting_down_) {
-        --in_flight_;
-        w->on_complete(*w, -ECANCELED, 0);
-      } else {
-        queue_sqe(*w);  // still counted in in_flight_
-      }
+    if (st.waiter) {
+      if (shutting_down_) wake_waiter(st, -ECANCELED);
+      else send_waiter_alone(st);
     }
     retire(st);
     return;
@@ -277,11 +269,15 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   if (st.ended != no_result || shutting_down_) {
     wake_waiter(st, shutting_down_ && st.ended == no_result ? -ECANCELED : no_result);
   } else if (!arm(st)) {
-    // Multishot refused: the reader goes out alone, as a plain recv or poll.
-    Operation& w = *std::exchange(st.waiter, nullptr);
-    w.backend_state = 0;
-    queue_sqe(w);  // still counted in in_flight_
+    send_waiter_alone(st);  // multishot refused
   }
+}
+
+// The parked reader goes out as a plain recv or poll SQE (still counted in in_flight_).
+void UringBackend::send_waiter_alone(RecvStream& st) {
+  Operation& w = *std::exchange(st.waiter, nullptr);
+  w.backend_state = 0;
+  queue_sqe(w);
 }
 
 bool UringBackend::cancel_stream_waiter(Operation& op) {
