@@ -28,17 +28,17 @@ Task<Result<void>> TcpStream::recv_exact(std::span<std::byte> buf, Deadline d) {
   co_return Result<void>{};
 }
 
-Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Deadline d) {
+Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Deadline d, int flags) {
   while (!data.empty()) {
-    auto n = co_await send(data.data(), data.size(), d);
+    auto n = co_await send(data.data(), data.size(), d, flags);
     if (!n) co_return n.error();
     data = data.subspan(*n);
   }
   co_return Result<void>{};
 }
 
-Task<Result<void>> TcpStream::send_all(std::string_view data, Deadline d) {
-  return send_all(std::as_bytes(std::span(data.data(), data.size())), d);
+Task<Result<void>> TcpStream::send_all(std::string_view data, Deadline d, int flags) {
+  return send_all(std::as_bytes(std::span(data.data(), data.size())), d, flags);
 }
 
 Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Deadline d) {

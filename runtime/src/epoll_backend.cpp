@@ -26,7 +26,9 @@ constexpr std::uint8_t connecting = 4;
 bool parks_as_reader(OpCode c) noexcept {
   return c == OpCode::accept || c == OpCode::accept_multi || c == OpCode::recv || c == OpCode::poll_read;
 }
-bool parks_as_writer(OpCode c) noexcept { return c == OpCode::send || c == OpCode::sendmsg; }
+bool parks_as_writer(OpCode c) noexcept {
+  return c == OpCode::send || c == OpCode::sendmsg || c == OpCode::send_file;
+}
 
 // A retry of a parked op: connect's second step reads SO_ERROR instead of connecting again.
 int attempt(Operation& op) noexcept {

@@ -2,16 +2,53 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
 
 namespace hellepoll::detail {
 namespace {
+
+// sendfile reads the file on the calling thread: a page missing from the page cache would
+// stall every connection of this thread behind a disk read. So each call first asks, with
+// a 1-byte RWF_NOWAIT read of the last byte it may send, whether the bytes are in memory
+// (the pages before it are read ahead first, so the last one is the one missing), and
+// sends at most send_file_window bytes. -ENODATA when they are not (or the filesystem
+// cannot say): the caller reads them another way, which also brings them into the cache.
+constexpr std::uint64_t send_file_window = 1 << 20;
+
+long send_cached_file(Operation& op) noexcept {
+  // sendfile has no MSG_NOSIGNAL: a peer that went away would kill the process with
+  // SIGPIPE. Ignore it, once, unless the program installed its own handler (Rust's std
+  // does the same at start-up; http::Server does it too).
+  static const bool sigpipe_ignored = [] {
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)sigpipe_ignored;
+  const int file = static_cast<int>(op.flags);
+  const std::size_t count = static_cast<std::size_t>(op.len < send_file_window ? op.len : send_file_window);
+  if (count == 0) return 0;
+  char probe;
+  iovec iov{&probe, 1};
+  if (::preadv2(file, &iov, 1, static_cast<off_t>(op.offset + count - 1), RWF_NOWAIT) < 0) {
+    if (errno == EINTR) return -1;
+    if (errno == EAGAIN || errno == EOPNOTSUPP || errno == EINVAL) errno = ENODATA;
+    return -1;
+  }
+  off_t offset = static_cast<off_t>(op.offset);
+  return ::sendfile(op.fd, file, &offset, count);
+}
 
 long once(Operation& op) noexcept {
   switch (op.code) {
@@ -47,6 +84,7 @@ long once(Operation& op) noexcept {
       }
       return r < 0 ? -1 : 0;
     }
+    case OpCode::send_file: return send_cached_file(op);
     case OpCode::connect: break;
   }
   errno = EINVAL;

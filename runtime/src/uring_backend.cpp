@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "hellepoll/log.hpp"
+#include "syscall_ops.hpp"
 
 namespace hellepoll::detail {
 namespace {
@@ -173,6 +174,7 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
       break;
     case OpCode::fsync: io_uring_prep_fsync(sqe, op.fd, op.flags ? IORING_FSYNC_DATASYNC : 0); break;
     case OpCode::poll_read: io_uring_prep_poll_add(sqe, op.fd, POLLIN); break;
+    case OpCode::send_file: io_uring_prep_poll_add(sqe, op.fd, POLLOUT); break;  // see submit_send_file
   }
   io_uring_sqe_set_data(sqe, &op);
 }
@@ -185,9 +187,52 @@ bool UringBackend::submit(Operation& op, int& inline_result) {
       case StreamTake::not_mine: break;
     }
   }
+  if (op.code == OpCode::send_file) return submit_send_file(op, inline_result);
   ++in_flight_;
   queue_sqe(op);
   return false;
+}
+
+// io_uring has no sendfile, and its SPLICE always runs on an io-wq worker (a thread
+// hop per call, and a pipe). So send_file is the epoll backend's way here: sendfile on
+// the thread, made non-blocking, and a POLL_ADD for room when the socket is full. The
+// socket keeps O_NONBLOCK afterwards: io_uring's own recv and send on it still wait
+// (they arm a poll on EAGAIN), so one fcntl per connection is enough.
+bool UringBackend::submit_send_file(Operation& op, int& inline_result) {
+  const auto fd = static_cast<std::size_t>(op.fd);
+  if (fd >= nonblocking_.size()) nonblocking_.resize(fd * 2 + 1);
+  if (!nonblocking_[fd]) {
+    const int flags = ::fcntl(op.fd, F_GETFL);
+    if (flags < 0 || ::fcntl(op.fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      inline_result = -errno;
+      return true;
+    }
+    nonblocking_[fd] = true;
+  }
+  const int r = perform_syscall(op);
+  if (r != -EAGAIN) {
+    inline_result = r;
+    return true;
+  }
+  op.backend_state = awaiting_room;
+  ++in_flight_;
+  queue_sqe(op);
+  return false;
+}
+
+// The socket reported room (or an error, which sendfile then reports).
+void UringBackend::retry_send_file(Operation& op) {
+  int r = perform_syscall(op);
+  if (r == -EAGAIN) {
+    if (!shutting_down_) {  // someone else took the room first: wait again
+      queue_sqe(op);
+      return;
+    }
+    r = -ECANCELED;
+  }
+  --in_flight_;
+  op.backend_state = 0;
+  op.on_complete(op, r, 0);
 }
 
 void UringBackend::queue_sqe(Operation& op) {
@@ -303,6 +348,13 @@ void UringBackend::reap() {
       if (op->backend_state == stream_multishot) {
         on_stream_completion(*static_cast<RecvStream*>(op->ptr2), *cqe);
         continue;
+      }
+      if (op->backend_state == awaiting_room) {
+        if (cqe->res > 0) {
+          retry_send_file(*op);
+          continue;
+        }
+        op->backend_state = 0;  // cancelled (deadline, shutdown): reported as such below
       }
       std::uint32_t flags = 0;
       if (cqe->flags & IORING_CQE_F_MORE) flags |= completion_more;

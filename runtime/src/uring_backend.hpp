@@ -43,6 +43,7 @@ class UringBackend final : public Backend {
   // Operation::backend_state values.
   static constexpr std::uint8_t stream_multishot = 1;  // a RecvStream's own operation
   static constexpr std::uint8_t stream_waiter = 2;     // a recv/poll_read parked on a RecvStream
+  static constexpr std::uint8_t awaiting_room = 3;     // a send_file waiting (POLL_ADD) for socket room
   // user_data of SQEs whose completion nobody waits for (cancel requests).
   static constexpr __u64 ignored = 0;
 
@@ -62,6 +63,11 @@ class UringBackend final : public Backend {
     return static_cast<std::size_t>(fd) < streams_.size() ? streams_[static_cast<std::size_t>(fd)] : nullptr;
   }
   void free_streams() noexcept;
+
+  // --- send_file: sendfile(2) on the thread, a POLL_ADD while the socket is full ---
+  bool submit_send_file(Operation& op, int& inline_result);
+  void retry_send_file(Operation& op);
+  std::vector<bool> nonblocking_;  // by fd: O_NONBLOCK set for send_file (never cleared)
 
   io_uring_sqe* next_sqe();
   void prepare(io_uring_sqe* sqe, Operation& op) noexcept;

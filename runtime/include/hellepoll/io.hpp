@@ -142,6 +142,16 @@ inline SendmsgOp sendmsg(int fd, const iovec* iov, std::size_t iovcnt, int flags
   return SendmsgOp(fd, iov, iovcnt, flags, d);
 }
 
+// Sends up to `len` bytes of the regular file `file_fd` from `offset` to the socket `fd`
+// without copying them through user space (sendfile(2)); may send less, like send. Ends
+// with -ENODATA, having sent nothing, when those bytes are not in the page cache: sending
+// them would stall the thread on the disk, so read them with read_at and send that (which
+// also caches them). sendfile has no MSG_NOSIGNAL, so the first send_file sets SIGPIPE
+// to ignored unless the program has its own handler for it.
+inline BufferOp send_file(int fd, int file_fd, std::uint64_t offset, std::size_t len, Deadline d = {}) {
+  return BufferOp(OpCode::send_file, fd, nullptr, len, static_cast<std::uint32_t>(file_fd), offset, d);
+}
+
 // Waits until `fd` is readable (or at EOF) without reading: lets an idle connection wait
 // without holding a buffer.
 inline OpAwaitable poll_read(int fd, Deadline d = {}) { return OpAwaitable(OpCode::poll_read, fd, d); }

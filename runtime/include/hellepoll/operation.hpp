@@ -26,6 +26,8 @@ enum class OpCode : std::uint8_t {
   statx,         // fd=dirfd, ptr=path, flags=AT_*, len=mask, ptr2=struct statx*
   fsync,         // fd, flags=IORING_FSYNC_DATASYNC-like: 1 means fdatasync
   poll_read,     // fd: completes (with 0) when readable, consuming nothing
+  send_file,     // fd=socket, flags=a regular file's fd, offset, len: sendfile(2), may send
+                 // less; -ENODATA when the file's bytes are not in the page cache
 };
 
 // Set in the completion flags when more completions of the same (multishot) operation

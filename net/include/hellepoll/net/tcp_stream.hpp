@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "hellepoll/clock.hpp"
@@ -46,19 +47,28 @@ class TcpStream {
   detail::SizeResult<io::BufferOp> recv(void* buf, std::size_t len, Deadline d = {}) noexcept {
     return {OpCode::recv, fd(), buf, len, 0u, 0u, d};
   }
-  // One send: may write less than asked.
-  detail::SizeResult<io::BufferOp> send(const void* buf, std::size_t len, Deadline d = {}) noexcept {
-    return {OpCode::send, fd(), buf, len, 0u, 0u, d};
+  // One send: may write less than asked. `flags` are MSG_* (MSG_NOSIGNAL is implied).
+  detail::SizeResult<io::BufferOp> send(const void* buf, std::size_t len, Deadline d = {}, int flags = 0) noexcept {
+    return {OpCode::send, fd(), buf, len, static_cast<std::uint32_t>(flags), 0u, d};
   }
   // One gathered send: may write less than asked.
   detail::SizeResult<io::SendmsgOp> writev(std::span<const iovec> iov, Deadline d = {}) noexcept {
     return {fd(), iov.data(), iov.size(), 0, d};
   }
+  // Up to `len` bytes of the regular file `file_fd` from `offset`, by sendfile(2): may
+  // send less. Fails with ENODATA, having sent nothing, when those bytes are not in the
+  // page cache (read them with io::read_at instead); see io::send_file.
+  detail::SizeResult<io::BufferOp> send_file(int file_fd, std::uint64_t offset, std::size_t len,
+                                             Deadline d = {}) noexcept {
+    return {OpCode::send_file, fd(), nullptr, len, static_cast<std::uint32_t>(file_fd), offset, d};
+  }
   // Fills `buf` completely; end_of_stream if the peer closes first.
   Task<Result<void>> recv_exact(std::span<std::byte> buf, Deadline d = {});
-  // Sends everything, looping over short writes.
-  Task<Result<void>> send_all(std::span<const std::byte> data, Deadline d = {});
-  Task<Result<void>> send_all(std::string_view data, Deadline d = {});
+  // Sends everything, looping over short writes. MSG_MORE in `flags` says more bytes
+  // follow at once (a response head before its file): the kernel holds the partial
+  // segment back instead of sending it alone.
+  Task<Result<void>> send_all(std::span<const std::byte> data, Deadline d = {}, int flags = 0);
+  Task<Result<void>> send_all(std::string_view data, Deadline d = {}, int flags = 0);
   // Sends every iovec, looping over short writes (the array is consumed as it goes).
   Task<Result<void>> writev_all(std::span<iovec> iov, Deadline d = {});
 
