@@ -51,7 +51,10 @@ class Connection : public ServerThread::Tracked {
   Task<bool> fill(Deadline deadline, bool& timed_out);
   Task<bool> wait_for_request(bool& timed_out);
   void release_memory() noexcept;
-  Task<bool> flush();
+  // Sends out_. more_follows: the file body comes next (MSG_MORE: the head rides in the
+  // first full segment instead of going out alone, as nginx's TCP_CORK does; sent alone
+  // it cost a third of the throughput of a 1 MiB file).
+  Task<bool> flush(bool more_follows = false);
   Task<Outcome> handle_complete_head();
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
   Task<Outcome> respond_error(int status, std::string_view detail);
@@ -120,9 +123,9 @@ void Connection::release_memory() noexcept {
   if (++released % 256 == 0) ::malloc_trim(0);
 }
 
-Task<bool> Connection::flush() {
+Task<bool> Connection::flush(bool more_follows) {
   if (out_.empty()) co_return true;
-  auto r = co_await stream_.send_all(out_, Deadline::after(opts_.write_timeout));
+  auto r = co_await stream_.send_all(out_, Deadline::after(opts_.write_timeout), more_follows ? MSG_MORE : 0);
   out_.clear();
   if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
   co_return static_cast<bool>(r);
@@ -285,7 +288,7 @@ Task<Outcome> Connection::handle_complete_head() {
           // The common small file: read it behind the head, one write for both.
           if (!co_await read_small_file_into(out_, *f)) co_return Outcome::close;
         } else {
-          if (!co_await flush()) co_return Outcome::close;
+          if (!co_await flush(/*more_follows=*/true)) co_return Outcome::close;
           if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout)) co_return Outcome::close;
         }
       } else if (r.body().size() > 64 * 1024) {

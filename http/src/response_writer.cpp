@@ -1,8 +1,11 @@
 #include "response_writer.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -110,27 +113,37 @@ thread_local ReadBuffers read_buffers;
 }  // namespace
 
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout) {
-  std::unique_ptr<char[]> buf = read_buffers.take();
   std::uint64_t offset = body.offset;
   std::uint64_t left = body.length;
+  std::unique_ptr<char[]> buf;  // only for bytes that were not in the page cache
   bool ok = true;
   while (left > 0) {
-    std::size_t want = left < ReadBuffers::size ? static_cast<std::size_t>(left) : ReadBuffers::size;
-    int n = co_await io::read_at(body.fd, buf.get(), want, offset);
-    if (n <= 0) {  // error, or the file shrank under us: end this response, not the server
+    // sendfile: no copy through user space (the copies were half the server's time on
+    // a 1 MiB file).
+    auto sent = co_await stream.send_file(body.fd, offset, static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30)),
+                                          Deadline::after(write_timeout));
+    std::size_t n = 0;
+    if (sent) {
+      n = *sent;
+    } else if (sent.error().value() == ENODATA) {
+      // Not in memory yet: read a chunk on the backend's asynchronous path (which caches
+      // it and reads ahead) and send that; the rest may well be cached by then.
+      if (!buf) buf = read_buffers.take();
+      const std::size_t want = left < ReadBuffers::size ? static_cast<std::size_t>(left) : ReadBuffers::size;
+      const int r = co_await io::read_at(body.fd, buf.get(), want, offset);
+      if (r > 0) {
+        n = static_cast<std::size_t>(r);
+        if (!co_await stream.send_all(std::string_view(buf.get(), n), Deadline::after(write_timeout))) n = 0;
+      }
+    }
+    if (n == 0) {  // error, peer gone, or the file shrank under us: end this response, not the server
       ok = false;
       break;
     }
-    auto sent = co_await stream.send_all(std::string_view(buf.get(), static_cast<std::size_t>(n)),
-                                         Deadline::after(write_timeout));
-    if (!sent) {
-      ok = false;
-      break;
-    }
-    offset += static_cast<std::uint64_t>(n);
-    left -= static_cast<std::uint64_t>(n);
+    offset += n;
+    left -= n;
   }
-  read_buffers.give(std::move(buf));
+  if (buf) read_buffers.give(std::move(buf));
   co_return ok;
 }
 
@@ -153,7 +166,7 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
 Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {
   if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout);
   for (const FilePart& part : r.file_parts()) {
-    if (!co_await stream.send_all(part.header, Deadline::after(write_timeout))) co_return false;
+    if (!co_await stream.send_all(part.header, Deadline::after(write_timeout), MSG_MORE)) co_return false;
     if (!co_await send_file_body(stream, FileBody{body.fd, part.offset, part.length}, write_timeout)) co_return false;
   }
   co_return static_cast<bool>(co_await stream.send_all(r.file_trailer(), Deadline::after(write_timeout)));

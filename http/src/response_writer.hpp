@@ -19,8 +19,10 @@ enum class Framing { content_length, chunked, close_delimited };
 void append_response_head(std::string& out, const Response& r, int version_minor, bool keep_alive, bool head_only,
                           Framing framing = Framing::content_length);
 
-// Sends a file range after the head was flushed: pooled reads through the backend
-// (io_uring READ, or the epoll file pool) and sends, with bounded memory.
+// Sends a file range after the head was flushed: sendfile for what is in the page cache
+// (no copy through user space); what is not is read through the backend (io_uring READ,
+// or the epoll file pool) into a pooled buffer and sent, so a cold file never stalls the
+// thread.
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout);
 // A small file range read straight into the output buffer, so head and body leave in one
 // write. False (and `out` unchanged) if the file could not be read in full.

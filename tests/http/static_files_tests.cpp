@@ -3,9 +3,11 @@
 // listing, traversal attempts, a file truncated mid-send, bounded memory.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -278,6 +280,39 @@ BOOST_DATA_TEST_CASE(files_over_4_gib_use_64_bit_offsets, test::backends, backen
     BOOST_TEST(tail.body == "TAILBYTES!");
     BOOST_TEST(tail.header("Content-Range") == "bytes 5368709120-5368709129/5368709130");
   });
+}
+
+// A file whose pages are not in memory is read through the backend's asynchronous file
+// path (sendfile would stall the thread on the disk), then sent from the page cache.
+BOOST_DATA_TEST_CASE(a_file_not_in_the_page_cache_is_read_then_sent, test::backends, backend) {
+  // In the build tree: /tmp may be tmpfs, whose pages cannot be dropped.
+  std::string tmpl = HELLEPOLL_BINARY_DIR "/hellepoll-cold-XXXXXX";
+  const fs::path root = ::mkdtemp(tmpl.data());
+  const std::string data = bytes(8u << 20, 11);
+  Site::write(root / "cold.bin", data);
+  {
+    const int fd = ::open((root / "cold.bin").c_str(), O_RDONLY);
+    BOOST_REQUIRE(fd >= 0);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    char c;
+    iovec iov{&c, 1};
+    const bool evicted = ::preadv2(fd, &iov, 1, static_cast<off_t>(data.size() - 1), RWF_NOWAIT) < 0 && errno == EAGAIN;
+    ::close(fd);
+    BOOST_TEST_REQUIRE(evicted, "the build tree's filesystem kept the pages after POSIX_FADV_DONTNEED");
+  }
+  Router r;
+  r.get("/*", static_files(root.string()));
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    auto cold = co_await fetch(at, get("/cold.bin"));
+    BOOST_TEST(cold.status == 200);
+    BOOST_TEST((cold.body == data), "cold: " << cold.body.size() << " bytes, differing from the file");
+    auto warm = co_await fetch(at, get("/cold.bin", "Range: bytes=1000-\r\n"));
+    BOOST_TEST(warm.status == 206);
+    BOOST_TEST((warm.body == data.substr(1000)));
+  });
+  std::error_code ec;
+  fs::remove_all(root, ec);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
