@@ -7,7 +7,6 @@
 // their own thread, so they do not depend on the backend under test.
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -22,6 +21,7 @@
 #include "hellepoll/scheduler.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/page_cache.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -46,14 +46,6 @@ struct TempFile {
     BOOST_REQUIRE(::pwrite(fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()));
   }
   ~TempFile() { ::close(fd); }
-  // Drops the file's pages from the page cache; false if they are still there.
-  bool evict() const {
-    ::fdatasync(fd);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    char c;
-    iovec iov{&c, 1};
-    return ::preadv2(fd, &iov, 1, 0, RWF_NOWAIT) < 0 && errno == EAGAIN;
-  }
   int fd = -1;
 };
 
@@ -169,7 +161,7 @@ BOOST_DATA_TEST_CASE(bytes_not_in_the_page_cache_are_refused_until_read, test::b
   Listener l = listen_loopback();
   const std::string data = pattern(1 << 20, 3);
   TempFile file(data);
-  BOOST_TEST_REQUIRE(file.evict(),
+  BOOST_TEST_REQUIRE(test::drop_from_page_cache(file.fd),
                      "the build tree's filesystem kept the pages after POSIX_FADV_DONTNEED: "
                      "build on a disk filesystem, not tmpfs");
   std::string got;
