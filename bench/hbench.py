@@ -944,7 +944,9 @@ class Bench:
         except OSError:
             pass
         commit = sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"
-        dirty = sh(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+        status = sh(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]).stdout.splitlines()
+        # This run's own outputs (profiles are written before this) do not make the code dirty.
+        dirty = [line for line in status if not re.match(r"^.. bench/(RESULTS\.md|results[-.]|profile-)", line)]
         versions = []
         for c, cmd in (("nginx", ["nginx", "-v"]), ("h2o", ["h2o", "--version"]), ("wrk", ["wrk", "-v"])):
             if shutil.which(cmd[0]):
