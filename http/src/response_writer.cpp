@@ -112,30 +112,41 @@ class ReadBuffers {
 thread_local ReadBuffers read_buffers;
 }  // namespace
 
+namespace {
+// Reads up to one buffer of the file at `offset` through the backend (io_uring READ, or the
+// epoll file pool) and sends it: for bytes that sendfile would wait on the disk for. The
+// bytes sent, 0 on any failure.
+Task<std::size_t> read_and_send(TcpStream& stream, int fd, std::uint64_t offset, std::uint64_t left,
+                                std::unique_ptr<char[]>& buf, Duration write_timeout) {
+  if (!buf) buf = read_buffers.take();
+  const std::size_t want = left < ReadBuffers::size ? static_cast<std::size_t>(left) : ReadBuffers::size;
+  const int r = co_await io::read_at(fd, buf.get(), want, offset);
+  if (r <= 0) co_return 0;
+  const std::string_view bytes(buf.get(), static_cast<std::size_t>(r));
+  if (!co_await stream.send_all(bytes, Deadline::after(write_timeout))) co_return 0;
+  co_return bytes.size();
+}
+}  // namespace
+
 Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout) {
   std::uint64_t offset = body.offset;
   std::uint64_t left = body.length;
   std::unique_ptr<char[]> buf;  // only for bytes that were not in the page cache
+  bool try_sendfile = true;     // false once the filesystem cannot tell what is cached
   bool ok = true;
   while (left > 0) {
-    // sendfile: no copy through user space (the copies were half the server's time on
-    // a 1 MiB file).
-    auto sent = co_await stream.send_file(body.fd, offset, static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30)),
-                                          Deadline::after(write_timeout));
     std::size_t n = 0;
-    if (sent) {
-      n = *sent;
-    } else if (sent.error().value() == ENODATA) {
-      // Not in memory yet: read a chunk on the backend's asynchronous path (which caches
-      // it and reads ahead) and send that; the rest may well be cached by then.
-      if (!buf) buf = read_buffers.take();
-      const std::size_t want = left < ReadBuffers::size ? static_cast<std::size_t>(left) : ReadBuffers::size;
-      const int r = co_await io::read_at(body.fd, buf.get(), want, offset);
-      if (r > 0) {
-        n = static_cast<std::size_t>(r);
-        if (!co_await stream.send_all(std::string_view(buf.get(), n), Deadline::after(write_timeout))) n = 0;
-      }
+    int refused = EOPNOTSUPP;  // why sendfile did not send: read the bytes instead
+    if (try_sendfile) {
+      // No copy through user space: the copies were half the server's time on a 1 MiB file.
+      const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30));
+      auto sent = co_await stream.send_file(body.fd, offset, len, Deadline::after(write_timeout));
+      n = sent ? *sent : 0;
+      refused = sent ? 0 : sent.error().value();
+      try_sendfile = refused != EOPNOTSUPP;
     }
+    if (refused == ENODATA || refused == EOPNOTSUPP)
+      n = co_await read_and_send(stream, body.fd, offset, left, buf, write_timeout);
     if (n == 0) {  // error, peer gone, or the file shrank under us: end this response, not the server
       ok = false;
       break;

@@ -20,10 +20,11 @@ namespace {
 
 // sendfile reads the file on the calling thread: a page missing from the page cache would
 // stall every connection of this thread behind a disk read. So each call first asks, with
-// a 1-byte RWF_NOWAIT read of the last byte it may send, whether the bytes are in memory
-// (the pages before it are read ahead first, so the last one is the one missing), and
-// sends at most send_file_window bytes. -ENODATA when they are not (or the filesystem
-// cannot say): the caller reads them another way, which also brings them into the cache.
+// a 1-byte RWF_NOWAIT read of the last byte it may send (the pages before it are read
+// ahead first, so the last one is the one missing), whether the bytes are in memory, and
+// sends at most send_file_window bytes. -ENODATA when they are not; -EOPNOTSUPP when the
+// filesystem cannot say (tmpfs, procfs, FUSE, ... reject RWF_NOWAIT). Either way the
+// caller reads the bytes another way, which also brings them into the cache.
 constexpr std::uint64_t send_file_window = 1 << 20;
 
 long send_cached_file(Operation& op) noexcept {
@@ -43,7 +44,8 @@ long send_cached_file(Operation& op) noexcept {
   iovec iov{&probe, 1};
   if (::preadv2(file, &iov, 1, static_cast<off_t>(op.offset + count - 1), RWF_NOWAIT) < 0) {
     if (errno == EINTR) return -1;
-    if (errno == EAGAIN || errno == EOPNOTSUPP || errno == EINVAL) errno = ENODATA;
+    if (errno == EAGAIN) errno = ENODATA;
+    else if (errno == EINVAL) errno = EOPNOTSUPP;  // kernels before RWF_NOWAIT (4.14)
     return -1;
   }
   off_t offset = static_cast<off_t>(op.offset);

@@ -310,4 +310,26 @@ BOOST_DATA_TEST_CASE(a_file_not_in_the_page_cache_is_read_then_sent, test::backe
   fs::remove_all(root, ec);
 }
 
+// tmpfs cannot say what it has cached (RWF_NOWAIT is refused), so its files are read and
+// sent rather than sendfile'd: every byte must still arrive.
+BOOST_DATA_TEST_CASE(a_file_on_tmpfs_arrives_whole, test::backends, backend) {
+  char tmpl[] = "/dev/shm/hellepoll-tmpfs-XXXXXX";
+  BOOST_REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const fs::path root = tmpl;
+  const std::string data = bytes(3u << 20, 12);
+  Site::write(root / "shm.bin", data);
+  Router r;
+  r.get("/*", static_files(root.string()));
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    auto whole = co_await fetch(at, get("/shm.bin"));
+    BOOST_TEST(whole.status == 200);
+    BOOST_TEST((whole.body == data), "got " << whole.body.size() << " bytes, differing from the file");
+    auto tail = co_await fetch(at, get("/shm.bin", "Range: bytes=-100000\r\n"));
+    BOOST_TEST(tail.status == 206);
+    BOOST_TEST((tail.body == data.substr(data.size() - 100000)));
+  });
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,7 +6,9 @@
 // vanished peer into an error, not a SIGPIPE. The peers are plain blocking sockets on
 // their own thread, so they do not depend on the backend under test.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -62,17 +64,22 @@ int connect_small_window(const SocketAddress& to) {
   return fd;
 }
 
-std::string read_until_eof(int fd, std::chrono::milliseconds pause_first = 0ms) {
-  std::this_thread::sleep_for(pause_first);
-  std::string got;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  return got;
+// A peer thread: connects with a small window, waits `pause_first`, then reads into `got`
+// until the server closes.
+std::thread reading_peer(const SocketAddress& to, std::string& got, std::chrono::milliseconds pause_first = 0ms) {
+  return std::thread([to, &got, pause_first] {
+    const int fd = connect_small_window(to);
+    if (fd < 0) return;
+    std::this_thread::sleep_for(pause_first);
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+  });
 }
 
 struct SendOutcome {
@@ -97,6 +104,16 @@ Task<SendOutcome> send_range(TcpStream& c, int file, std::uint64_t offset, std::
   co_return out;
 }
 
+// Accepts one connection, sends [offset, offset + len) of `file` to it, closes it.
+Task<SendOutcome> accept_and_send(Listener& listener, int file, std::uint64_t offset, std::size_t len,
+                                  Duration within) {
+  auto c = co_await listener.accept(Deadline::after(5s));
+  BOOST_REQUIRE(c);
+  SendOutcome o = co_await send_range(*c, file, offset, len, Deadline::after(within));
+  co_await c->close();
+  co_return o;
+}
+
 }  // namespace send_file_support
 
 using namespace send_file_support;
@@ -111,19 +128,8 @@ BOOST_DATA_TEST_CASE(sends_exactly_the_range_asked_for_to_a_slow_reader, test::b
   const std::uint64_t offset = 1001;
   const std::size_t len = data.size() - offset - 7;
   std::string got;
-  std::thread peer([to = l.local_address(), &got] {
-    const int fd = connect_small_window(to);
-    if (fd < 0) return;
-    got = read_until_eof(fd, 300ms);  // the server's socket is full long before this
-    ::close(fd);
-  });
-  const SendOutcome out = s.block_on([](Listener& listener, int f, std::uint64_t off, std::size_t n) -> Task<SendOutcome> {
-    auto c = co_await listener.accept(Deadline::after(5s));
-    BOOST_REQUIRE(c);
-    SendOutcome o = co_await send_range(*c, f, off, n, Deadline::after(20s));
-    co_await c->close();
-    co_return o;
-  }(l, file.fd, offset, len));
+  std::thread peer = reading_peer(l.local_address(), got, 300ms);  // the server's socket is full long before
+  const SendOutcome out = s.block_on(accept_and_send(l, file.fd, offset, len, 20s));
   peer.join();
   BOOST_TEST(out.error == 0);
   BOOST_TEST(out.sent == len);
@@ -140,13 +146,7 @@ BOOST_DATA_TEST_CASE(a_reader_that_never_reads_runs_into_the_deadline, test::bac
   int client = -1;
   std::thread peer([to = l.local_address(), &client] { client = connect_small_window(to); });
   const auto started = std::chrono::steady_clock::now();
-  const SendOutcome out = s.block_on([](Listener& listener, int f, std::size_t n) -> Task<SendOutcome> {
-    auto c = co_await listener.accept(Deadline::after(5s));
-    BOOST_REQUIRE(c);
-    SendOutcome o = co_await send_range(*c, f, 0, n, Deadline::after(500ms));
-    co_await c->close();
-    co_return o;
-  }(l, file.fd, data.size()));
+  const SendOutcome out = s.block_on(accept_and_send(l, file.fd, 0, data.size(), 500ms));
   const auto took = std::chrono::steady_clock::now() - started;
   peer.join();
   BOOST_TEST(out.error == ETIMEDOUT);
@@ -165,12 +165,7 @@ BOOST_DATA_TEST_CASE(bytes_not_in_the_page_cache_are_refused_until_read, test::b
                      "the build tree's filesystem kept the pages after POSIX_FADV_DONTNEED: "
                      "build on a disk filesystem, not tmpfs");
   std::string got;
-  std::thread peer([to = l.local_address(), &got] {
-    const int fd = connect_small_window(to);
-    if (fd < 0) return;
-    got = read_until_eof(fd);
-    ::close(fd);
-  });
+  std::thread peer = reading_peer(l.local_address(), got);
   auto [cold, warm] = s.block_on([](Listener& listener, int f, std::size_t n) -> Task<std::pair<int, SendOutcome>> {
     auto c = co_await listener.accept(Deadline::after(5s));
     BOOST_REQUIRE(c);
@@ -191,6 +186,34 @@ BOOST_DATA_TEST_CASE(bytes_not_in_the_page_cache_are_refused_until_read, test::b
   BOOST_TEST(cold == ENODATA);
   BOOST_TEST(warm.error == 0);
   BOOST_TEST((got == data), "nothing may be sent by the refused call, and all of it by the later ones");
+}
+
+// tmpfs (here a memfd) rejects RWF_NOWAIT on the kernels this was written on, so nobody
+// can tell whether its bytes are cached: send_file says so (EOPNOTSUPP) instead of sending.
+// A kernel whose tmpfs answers RWF_NOWAIT must get the bytes sent instead.
+BOOST_DATA_TEST_CASE(a_filesystem_that_cannot_tell_what_is_cached_is_refused, test::backends, backend) {
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  const std::string data = pattern(256 << 10, 5);
+  const int memfd = ::memfd_create("hellepoll-send-file", MFD_CLOEXEC);
+  BOOST_REQUIRE(memfd >= 0);
+  BOOST_REQUIRE(::pwrite(memfd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()));
+  char c;
+  iovec iov{&c, 1};
+  const bool filesystem_can_tell = ::preadv2(memfd, &iov, 1, 0, RWF_NOWAIT) == 1;
+  std::string got;
+  std::thread peer = reading_peer(l.local_address(), got);
+  const SendOutcome out = s.block_on(accept_and_send(l, memfd, 0, data.size(), 20s));
+  peer.join();
+  ::close(memfd);
+  if (filesystem_can_tell) {
+    BOOST_TEST(out.error == 0);
+    BOOST_TEST((got == data));
+  } else {
+    BOOST_TEST(out.error == EOPNOTSUPP);
+    BOOST_TEST(out.sent == 0u);
+    BOOST_TEST(got.empty());
+  }
 }
 
 BOOST_DATA_TEST_CASE(a_peer_that_went_away_is_an_error_not_a_signal, test::backends, backend) {

@@ -146,7 +146,8 @@ inline SendmsgOp sendmsg(int fd, const iovec* iov, std::size_t iovcnt, int flags
 // without copying them through user space (sendfile(2)); may send less, like send. Ends
 // with -ENODATA, having sent nothing, when those bytes are not in the page cache: sending
 // them would stall the thread on the disk, so read them with read_at and send that (which
-// also caches them). sendfile has no MSG_NOSIGNAL, so the first send_file sets SIGPIPE
+// also caches them). Ends with -EOPNOTSUPP when the file's filesystem cannot tell what is
+// cached (tmpfs, procfs, FUSE): read such a file with read_at throughout. sendfile has no MSG_NOSIGNAL, so the first send_file sets SIGPIPE
 // to ignored unless the program has its own handler for it.
 inline BufferOp send_file(int fd, int file_fd, std::uint64_t offset, std::size_t len, Deadline d = {}) {
   return BufferOp(OpCode::send_file, fd, nullptr, len, static_cast<std::uint32_t>(file_fd), offset, d);

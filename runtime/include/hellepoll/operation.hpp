@@ -27,7 +27,8 @@ enum class OpCode : std::uint8_t {
   fsync,         // fd, flags=IORING_FSYNC_DATASYNC-like: 1 means fdatasync
   poll_read,     // fd: completes (with 0) when readable, consuming nothing
   send_file,     // fd=socket, flags=a regular file's fd, offset, len: sendfile(2), may send
-                 // less; -ENODATA when the file's bytes are not in the page cache
+                 // less; -ENODATA when the file's bytes are not in the page cache,
+                 // -EOPNOTSUPP when its filesystem cannot tell
 };
 
 // Set in the completion flags when more completions of the same (multishot) operation

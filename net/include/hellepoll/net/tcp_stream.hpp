@@ -57,7 +57,8 @@ class TcpStream {
   }
   // Up to `len` bytes of the regular file `file_fd` from `offset`, by sendfile(2): may
   // send less. Fails with ENODATA, having sent nothing, when those bytes are not in the
-  // page cache (read them with io::read_at instead); see io::send_file.
+  // page cache (read them with io::read_at instead), EOPNOTSUPP when the filesystem cannot
+  // tell; see io::send_file.
   detail::SizeResult<io::BufferOp> send_file(int file_fd, std::uint64_t offset, std::size_t len,
                                              Deadline d = {}) noexcept {
     return {OpCode::send_file, fd(), nullptr, len, static_cast<std::uint32_t>(file_fd), offset, d};
