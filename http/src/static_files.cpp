@@ -70,11 +70,8 @@ Task<FileInfo> open_beneath(int root_fd, std::string rel) {
     info.error = r;
     co_return info;
   }
-  // io_uring answers reads of an O_NONBLOCK file with EAGAIN instead of waiting for the
-  // disk: the flag was only there so that opening a FIFO cannot hang. pread ignores
-  // O_NONBLOCK on regular files, so on epoll the fcntl would be a wasted syscall.
-  if (S_ISREG(info.st.stx_mode) && Scheduler::current().backend_kind() == BackendKind::uring)
-    ::fcntl(fd, F_SETFL, O_RDONLY);
+  // The O_NONBLOCK stays: reads ignore it (the io_uring backend clears it itself on the
+  // first read that finds the file's bytes not cached).
   co_return info;
 }
 

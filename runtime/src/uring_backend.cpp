@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -235,6 +236,24 @@ void UringBackend::retry_send_file(Operation& op) {
   op.on_complete(op, r, 0);
 }
 
+// pread ignores O_NONBLOCK on a regular file and waits for the disk. io_uring does too
+// when the filesystem supports non-blocking reads (ext4, xfs, btrfs; since Linux 5.16), but
+// answers EAGAIN on older kernels and on filesystems without (NFS, FUSE) when the bytes are
+// not cached. Files are often opened O_NONBLOCK (so that opening a FIFO cannot hang), so
+// rather than a fcntl per opened file, the flag is cleared here on the rare read that
+// needs it, and the read goes again. (The test kernel never takes this path; the
+// file_io test asserts the outcome on whatever kernel runs it.) Only for regular files:
+// on a pipe or socket EAGAIN is the answer.
+bool UringBackend::retry_read_blocking(Operation& op) {
+  struct stat st {};
+  if (::fstat(op.fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  const int flags = ::fcntl(op.fd, F_GETFL);
+  if (flags < 0 || !(flags & O_NONBLOCK) || ::fcntl(op.fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return false;
+  op.backend_state = read_retried;
+  queue_sqe(op);
+  return true;
+}
+
 void UringBackend::queue_sqe(Operation& op) {
   op.next = nullptr;
   io_uring_sqe* sqe = waiting_head_ ? nullptr : next_sqe();
@@ -349,6 +368,9 @@ void UringBackend::reap() {
         on_stream_completion(*static_cast<RecvStream*>(op->ptr2), *cqe);
         continue;
       }
+      if (op->code == OpCode::read_at && cqe->res == -EAGAIN && op->backend_state != read_retried &&
+          !shutting_down_ && retry_read_blocking(*op))
+        continue;
       if (op->backend_state == awaiting_room) {
         if (cqe->res > 0) {
           retry_send_file(*op);

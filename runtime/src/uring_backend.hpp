@@ -44,6 +44,7 @@ class UringBackend final : public Backend {
   static constexpr std::uint8_t stream_multishot = 1;  // a RecvStream's own operation
   static constexpr std::uint8_t stream_waiter = 2;     // a recv/poll_read parked on a RecvStream
   static constexpr std::uint8_t awaiting_room = 3;     // a send_file waiting (POLL_ADD) for socket room
+  static constexpr std::uint8_t read_retried = 4;      // a read_at resubmitted after EAGAIN (see reap)
   // user_data of SQEs whose completion nobody waits for (cancel requests).
   static constexpr __u64 ignored = 0;
 
@@ -67,6 +68,7 @@ class UringBackend final : public Backend {
   // --- send_file: sendfile(2) on the thread, a POLL_ADD while the socket is full ---
   bool submit_send_file(Operation& op, int& inline_result);
   void retry_send_file(Operation& op);
+  bool retry_read_blocking(Operation& op);
   std::vector<bool> nonblocking_;  // by fd: O_NONBLOCK set for send_file (never cleared)
 
   io_uring_sqe* next_sqe();

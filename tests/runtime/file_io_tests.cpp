@@ -14,6 +14,7 @@
 #include "hellepoll/sleep.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
+#include "support/page_cache.hpp"
 
 using namespace hellepoll;
 
@@ -165,6 +166,39 @@ BOOST_DATA_TEST_CASE(a_blocking_fifo_open_does_not_stall_the_loop, test::backend
   if (r[1] >= 0) ::close(r[1]);
   const double ticker_ms = std::chrono::duration<double, std::milli>(ticker_took).count();
   BOOST_TEST(ticker_ms < 250.0);
+}
+
+// A file opened O_NONBLOCK (as servers do, so that a FIFO cannot hang the open) whose bytes
+// are not cached: read_at waits for the disk like pread, on io_uring too (which on its own
+// answers EAGAIN).
+BOOST_DATA_TEST_CASE(reads_of_an_uncached_non_blocking_file_wait_for_the_disk, test::backends, backend) {
+  Scheduler s(backend);
+  std::string path = HELLEPOLL_BINARY_DIR "/hellepoll-cold-read-XXXXXX";  // a disk, not tmpfs
+  const int writer = ::mkstemp(path.data());
+  BOOST_REQUIRE(writer >= 0);
+  std::vector<char> data(3 << 20);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13 + (i >> 16));
+  BOOST_REQUIRE(::pwrite(writer, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()));
+  BOOST_TEST_REQUIRE(test::drop_from_page_cache(writer), "the build tree's filesystem kept the pages");
+  ::close(writer);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ::unlink(path.c_str());
+  BOOST_REQUIRE(fd >= 0);
+  const std::vector<char> got = s.block_on([](int f, std::size_t size) -> Task<std::vector<char>> {
+    std::vector<char> back(size);
+    for (std::size_t at = 0; at < size;) {
+      const int r = co_await io::read_at(f, back.data() + at, size - at, at);
+      if (r <= 0) {
+        back.resize(at);
+        break;
+      }
+      at += static_cast<std::size_t>(r);
+    }
+    co_return back;
+  }(fd, data.size()));
+  BOOST_TEST(got.size() == data.size());
+  BOOST_TEST((got == data), "the bytes read differ from the file's");
+  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -118,6 +118,8 @@ inline BufferOp recv(int fd, void* buf, std::size_t len, int flags = 0, Deadline
 inline BufferOp send(int fd, const void* buf, std::size_t len, int flags = 0, Deadline d = {}) {
   return BufferOp(OpCode::send, fd, buf, len, static_cast<std::uint32_t>(flags), 0, d);
 }
+// Like pread: on a regular file it waits for the disk even if the file is O_NONBLOCK (io_uring
+// would answer EAGAIN; its backend then clears the flag and reads again).
 inline BufferOp read_at(int fd, void* buf, std::size_t len, std::uint64_t offset) {
   return BufferOp(OpCode::read_at, fd, buf, len, 0, offset, {});
 }
@@ -147,8 +149,10 @@ inline SendmsgOp sendmsg(int fd, const iovec* iov, std::size_t iovcnt, int flags
 // with -ENODATA, having sent nothing, when those bytes are not in the page cache: sending
 // them would stall the thread on the disk, so read them with read_at and send that (which
 // also caches them). Ends with -EOPNOTSUPP when the file's filesystem cannot tell what is
-// cached (tmpfs, procfs, FUSE): read such a file with read_at throughout. sendfile has no MSG_NOSIGNAL, so the first send_file sets SIGPIPE
-// to ignored unless the program has its own handler for it.
+// cached (tmpfs, procfs, FUSE): read such a file with read_at throughout. sendfile has no
+// MSG_NOSIGNAL, so the first send_file sets SIGPIPE to ignored unless the program has its
+// own handler for it. On io_uring the socket is left O_NONBLOCK (io_uring's own socket
+// operations wait regardless).
 inline BufferOp send_file(int fd, int file_fd, std::uint64_t offset, std::size_t len, Deadline d = {}) {
   return BufferOp(OpCode::send_file, fd, nullptr, len, static_cast<std::uint32_t>(file_fd), offset, d);
 }
