@@ -110,9 +110,7 @@ class ReadBuffers {
   std::vector<std::unique_ptr<char[]>> free_;
 };
 thread_local ReadBuffers read_buffers;
-}  // namespace
 
-namespace {
 // Reads up to one buffer of the file at `offset` through the backend (io_uring READ, or the
 // epoll file pool) and sends it: for bytes that sendfile would wait on the disk for. The
 // bytes sent, 0 on any failure.
@@ -139,7 +137,7 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
     int refused = EOPNOTSUPP;  // why sendfile did not send: read the bytes instead
     if (try_sendfile) {
       // No copy through user space: the copies were half the server's time on a 1 MiB file.
-      const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30));
+      const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30));  // size_t may be 32 bits
       auto sent = co_await stream.send_file(body.fd, offset, len, Deadline::after(write_timeout));
       n = sent ? *sent : 0;
       refused = sent ? 0 : sent.error().value();

@@ -293,7 +293,8 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
 }
 
 void UringBackend::forget_fd(int fd) noexcept {
-  if (fd >= 0 && static_cast<std::size_t>(fd) < nonblocking_.size()) nonblocking_[static_cast<std::size_t>(fd)] = false;
+  if (fd >= 0 && static_cast<std::size_t>(fd) < nonblocking_.size())
+    nonblocking_[static_cast<std::size_t>(fd)] = false;  // a new socket may get this number
   if (fd < 0 || static_cast<std::size_t>(fd) >= streams_.size()) return;
   kinds_[static_cast<std::size_t>(fd)] = FdKind::unread;
   RecvStream* st = std::exchange(streams_[static_cast<std::size_t>(fd)], nullptr);
