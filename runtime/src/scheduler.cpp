@@ -87,7 +87,10 @@ void Scheduler::run_ready() {
   // Resume a snapshot of the ready queue: coroutines made ready meanwhile wait for the
   // next turn, so completions keep flowing even if some task keeps yielding.
   running_.swap(ready_);
-  for (auto h : running_) h.resume();
+  for (auto h : running_) {
+    inline_left_ = kInlineRun;  // each task's turn gets its own budget
+    h.resume();
+  }
   running_.clear();
 }
 

@@ -39,7 +39,11 @@ class OpAwaitable : protected Operation, private TimerNode {
   bool await_suspend(std::coroutine_handle<> h) {
     waiter_ = h;
     Scheduler& s = Scheduler::current();
-    if (s.start(*this, result_)) return false;  // finished at once: no suspension
+    if (s.start(*this, result_)) {
+      if (s.may_continue_inline()) return false;  // finished at once: no suspension
+      s.schedule(h);  // finished, but this task has had its turn: others run first
+      return true;
+    }
 #ifndef NDEBUG
     in_flight_ = true;
 #endif
