@@ -133,8 +133,11 @@ Task<bool> Connection::flush(bool more_follows) {
 
 Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
   Response r = Response::error(status, detail);
-  append_response_head(out_, r, /*version_minor=*/1, /*keep_alive=*/false, /*head_only=*/false);
-  out_.append(r.body());
+  // An error reply to HEAD has no body either (RFC 9110 §9.3.2): the client would read
+  // it as the start of the next response.
+  const bool head_only = parser().method_so_far() == Method::HEAD;
+  append_response_head(out_, r, /*version_minor=*/1, /*keep_alive=*/false, head_only);
+  if (!head_only) out_.append(r.body());
   log(LogLevel::debug, "closing connection after {}: {}", status, detail);
   co_return Outcome::close_lingering;
 }
@@ -242,9 +245,13 @@ Task<Outcome> Connection::handle_complete_head() {
   std::uint64_t bytes = 0;
 
   if (!route) {
-    Response r = Response::error(match.status, match.status == 404   ? "no route for this path"
-                                               : match.status == 405 ? "method not allowed for this path"
-                                                                     : "method not implemented");
+    // "OPTIONS *" asks about the server itself, not a resource (RFC 9110 §9.3.7): 200 with
+    // Content-Length: 0 and nothing optional to announce. The parser allows '*' only there.
+    Response r = h.target_form == TargetForm::Asterisk
+                     ? Response(200)
+                     : Response::error(match.status, match.status == 404   ? "no route for this path"
+                                                     : match.status == 405 ? "method not allowed for this path"
+                                                                           : "method not implemented");
     if (match.status == 405) r.header("Allow", match.allow);
     if (match.status == 501) keep_alive = false;
     status = r.status();

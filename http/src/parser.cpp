@@ -42,6 +42,9 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_hex_digit(unsigned char c) noexcept {
+  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
 
 // The two long runs of a head are the request-target and field values, and nearly all
 // their bytes are plain printable ASCII. Where SSE2 exists (every x86-64) they are
@@ -351,8 +354,10 @@ ParseResult RequestParser::parse(std::string_view data) noexcept {
           if (i - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
           const int major = p[s_.tok_start + 5] - '0';
           const int minor = p[s_.tok_start + 7] - '0';
-          if (major != 1 || minor > 1) return fail(505, "HTTP version not supported");
-          s_.version_minor = minor;
+          if (major != 1) return fail(505, "HTTP version not supported");
+          // RFC 9110 §2.5: a higher minor version of a major version we implement is
+          // processed as the highest minor we implement (nginx: the same).
+          s_.version_minor = minor > 1 ? 1 : minor;
           state_ = State::RequestLineLF;
           ++i;
           break;
@@ -479,6 +484,8 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
     }
   };
 
+  // RFC 9112 §3.2: a fragment is never part of a request-target (a client strips it).
+  if (t.find('#') != std::string_view::npos) return reject(400, "'#' (a fragment) in the request-target");
   if (t.front() == '/') {
     s_.form = TargetForm::Origin;
     split_path_query(0);
@@ -523,6 +530,14 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
   // RFC 9110 §9.3.6: CONNECT names only host and port.
   if (s_.method_kind == Method::CONNECT && s_.form != TargetForm::Authority) {
     return reject(400, "CONNECT requires an authority-form request-target");
+  }
+  // RFC 3986 §2.1: '%' starts two hex digits. Checked in the path only: a query is the
+  // application's to interpret, and raw '%' there is common ("?discount=10%").
+  const std::string_view path = data.substr(s_.path.off, s_.path.len);
+  for (std::size_t pct = path.find('%'); pct != std::string_view::npos; pct = path.find('%', pct + 1)) {
+    if (path.size() - pct < 3 || !is_hex_digit(static_cast<unsigned char>(path[pct + 1])) ||
+        !is_hex_digit(static_cast<unsigned char>(path[pct + 2])))
+      return reject(400, "malformed percent-encoding in the path");
   }
   return true;
 }

@@ -362,6 +362,59 @@ BOOST_DATA_TEST_CASE(head_has_get_headers_no_body_and_pipelining_continues, back
   });
 }
 
+// RFC 9110 §9.3.2: no content in a reply to HEAD, an error reply included; the client
+// would take the bytes for the next response. The head still says how long it would be.
+BOOST_DATA_TEST_CASE(error_replies_to_head_have_no_body, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    std::string many_headers = "HEAD / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 101; ++i) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+    for (const auto& [request, status] : std::vector<std::pair<std::string, int>>{
+             {"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+             {"HEAD / HTTP/1.1\r\n\r\n", 400},
+             {"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n", 417},
+             {"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413},
+             {many_headers + "\r\n", 431}}) {
+      BOOST_TEST_CONTEXT(request.substr(0, 60)) {
+        Client c = co_await Client::connect(at);
+        co_await c.send(request);
+        const std::string all = co_await c.read_until_close();
+        BOOST_TEST(all.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0, all);
+        BOOST_TEST(all.find("Content-Length: ") != std::string::npos, all);
+        BOOST_TEST(all.ends_with("\r\n\r\n"), all);  // the head, and nothing after it
+      }
+    }
+  });
+}
+
+BOOST_DATA_TEST_CASE(options_asterisk_asks_about_the_server, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n" + get("/"));
+    RawResponse opts = co_await c.read_response();
+    BOOST_TEST(opts.status == 200);  // RFC 9110 §9.3.7
+    BOOST_TEST(opts.header("Content-Length") == "0");
+    BOOST_TEST(opts.body.empty());
+    RawResponse next = co_await c.read_response();  // and the connection goes on
+    BOOST_TEST(next.body == kHello);
+  });
+}
+
+BOOST_DATA_TEST_CASE(a_higher_http_1_minor_version_is_served_as_1_1, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("GET / HTTP/1.2\r\nHost: x\r\n\r\n" + get("/n/5"));  // RFC 9110 §2.5
+    RawResponse first = co_await c.read_response();
+    BOOST_TEST(first.status_line == "HTTP/1.1 200 OK");
+    BOOST_TEST(first.body == kHello);
+    BOOST_TEST(first.header("Connection") != "close");  // keep-alive, as 1.1
+    RawResponse second = co_await c.read_response();
+    BOOST_TEST(second.body == "5");
+  });
+}
+
 BOOST_DATA_TEST_CASE(unused_request_body_does_not_break_the_next_request, backends, backend) {
   Router r = make_router();
   with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {

@@ -575,6 +575,10 @@ inline std::vector<Rejection> parser_rejections() {
       {"TE gzip, chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
        "501 Not Implemented: unsupported transfer coding\n"},
       {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "505 HTTP Version Not Supported: HTTP version not supported\n"},
+      {"fragment", "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "400 Bad Request: '#' (a fragment) in the request-target\n"},
+      {"bad escape", "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "400 Bad Request: malformed percent-encoding in the path\n"},
   };
 }
 

@@ -90,6 +90,9 @@ class RequestParser {
   std::size_t head_size() const noexcept { return head_size_; }
   // Valid after Error.
   const ParseError& error() const noexcept { return error_; }
+  // The request's method once its request line got that far, also after Error (an error
+  // reply to HEAD has no body); Method::Other before.
+  Method method_so_far() const noexcept { return s_.method.len ? s_.method_kind : Method::Other; }
   const Limits& limits() const noexcept { return limits_; }
 
  private:
