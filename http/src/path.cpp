@@ -21,15 +21,21 @@ constexpr int decode_escape(std::string_view in, std::size_t i) noexcept {
 constexpr bool is_control(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
 
 // Closes the segment that starts at rel[seg_start] and runs to the end: drops it, with
-// the '/' put before it, if it is empty or "."; refuses "..". Returns false to refuse.
-// `dir_like` says whether the path so far names a directory ("/a/" and "/a/." do).
+// the '/' put before it, if it is empty or "."; ".." drops it and the segment before it
+// (RFC 3986 §5.2.4), and is refused at the root, where there is nothing to drop. Returns
+// false to refuse. `dir_like` says whether the path so far names a directory ("/a/",
+// "/a/." and "/a/b/.." do).
 bool close_segment(std::string& rel, std::size_t seg_start, bool& dir_like) {
   std::string_view seg = std::string_view(rel).substr(seg_start);
-  if (seg == "..") return false;
-  dir_like = seg.empty() || seg == ".";
-  if (dir_like) {
-    rel.resize(seg_start);
-    if (!rel.empty()) rel.pop_back();  // the '/' put before the dropped segment
+  const bool up = seg == "..";
+  dir_like = up || seg.empty() || seg == ".";
+  if (!dir_like) return true;
+  rel.resize(seg_start);
+  if (!rel.empty()) rel.pop_back();  // the '/' put before the dropped segment
+  if (up) {
+    if (rel.empty()) return false;  // above the root
+    const std::size_t slash = rel.rfind('/');
+    rel.resize(slash == std::string::npos ? 0 : slash);
   }
   return true;
 }

@@ -78,7 +78,9 @@ Task<FileInfo> open_beneath(int root_fd, std::string rel) {
 Response not_found() { return Response::error(404, "no such file"); }
 
 Response open_error(int err, std::string_view path) {
-  if (err == -ENOENT || err == -ENOTDIR) return not_found();
+  // ENAMETOOLONG: a segment over NAME_MAX or a path over PATH_MAX names no file here
+  // (nginx answers 404 too); the client's doing, not a server error.
+  if (err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG) return not_found();
   if (err == -EXDEV || err == -ELOOP) {
     log(LogLevel::warn, "static: refused {}: it resolves outside the document root", path);
     return Response::error(404, "no such file");
@@ -115,6 +117,22 @@ std::string listing_page(int dir_fd, std::string_view url_path) {
   return html;
 }
 
+// The canonical URL path of `rel` (a normalised relative path): each segment
+// percent-encoded, one '/' between them, never "//" at the start, which a browser would
+// read as another host's address.
+std::string url_path_of(std::string_view rel, bool directory) {
+  std::string url = "/";
+  while (!rel.empty()) {
+    const std::size_t slash = rel.find('/');
+    url += percent_encode_path_segment(rel.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    url += '/';
+    rel.remove_prefix(slash + 1);
+  }
+  if (directory && url.size() > 1) url += '/';
+  return url;
+}
+
 std::string_view header_or_empty(const Request& req, std::string_view name) {
   auto v = req.header(name);
   return v ? *v : std::string_view{};
@@ -134,8 +152,9 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
   if (S_ISDIR(file.st.stx_mode)) {
     if (!norm->trailing_slash && !norm->rel.empty()) {
       // Like nginx: a directory is addressed with a trailing slash, so relative links in
-      // its index resolve inside it.
-      std::string location = std::string(req.path()) + "/";
+      // its index resolve inside it. Built from the normalised path, not the request's:
+      // "//evil.example" would otherwise redirect to another host.
+      std::string location = url_path_of(rel, true);
       if (!req.query().empty()) location.append("?").append(req.query());
       Response r = Response::html("<html><body><a href=\"" + html_escape(location) + "\">moved</a></body></html>\n", 301);
       r.header("Location", location);
@@ -151,8 +170,10 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
     } else {
       if (index.fd >= 0) ::close(index.fd);
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
-      co_return Response::html(listing_page(file.fd, req.path()));
+      co_return Response::html(listing_page(file.fd, url_path_of(rel, true)));
     }
+  } else if (norm->trailing_slash) {
+    co_return not_found();  // "/file.txt/" names a directory, and there is none (nginx: 404)
   }
   if (!S_ISREG(file.st.stx_mode)) co_return Response::error(403, "not a regular file");
 
@@ -186,7 +207,8 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
   validators(r);
   r.header("Accept-Ranges", "bytes");
 
-  auto range_header = req.header("Range");
+  // RFC 9110 §14.2: Range is defined for GET only; any other method ignores it.
+  auto range_header = req.method_kind() == Method::GET ? req.header("Range") : std::nullopt;
   auto if_range = req.header("If-Range");
   if (range_header && (!if_range || if_range_allows_partial(*if_range, etag, mtime))) {
     RangeSpec spec = parse_range(*range_header, size);

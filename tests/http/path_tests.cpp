@@ -83,19 +83,34 @@ BOOST_AUTO_TEST_CASE(must_start_with_slash) {
   BOOST_TEST(refused("%2fetc/passwd"));
 }
 
-BOOST_AUTO_TEST_CASE(dot_dot_is_refused_however_written) {
+BOOST_AUTO_TEST_CASE(dot_dot_above_the_root_is_refused_however_written) {
   BOOST_TEST(refused("/../etc/passwd"));
   BOOST_TEST(refused("/.."));
   BOOST_TEST(refused("/../"));
   BOOST_TEST(refused("/a/../../x"));
-  BOOST_TEST(refused("/a/b/.."));
-  BOOST_TEST(refused("/a/../b"));  // even when it would stay inside: no client needs it
+  BOOST_TEST(refused("/a/b/../../../x"));
   BOOST_TEST(refused("/%2e%2e/x"));
   BOOST_TEST(refused("/%2E%2e/"));
   BOOST_TEST(refused("/.%2e/"));
   BOOST_TEST(refused("/%2e./x"));
-  BOOST_TEST(refused("/a/%2e%2e"));
+  BOOST_TEST(refused("/a/%2e%2e/%2e%2e"));
   BOOST_TEST(refused("//..//x"));
+  BOOST_TEST(refused("/a/./../.."));
+}
+
+BOOST_AUTO_TEST_CASE(dot_dot_inside_the_root_removes_the_segment_before_it) {
+  BOOST_TEST(rel_of("/a/../b") == "b");  // RFC 3986 §5.2.4, as nginx serves it
+  BOOST_TEST(!slash_of("/a/../b"));
+  BOOST_TEST(rel_of("/a/b/..") == "a");
+  BOOST_TEST(slash_of("/a/b/.."));  // names the directory "/a/"
+  BOOST_TEST(rel_of("/a/b/../") == "a");
+  BOOST_TEST(rel_of("/a/..") == "");
+  BOOST_TEST(slash_of("/a/.."));
+  BOOST_TEST(rel_of("/a/b/%2e%2e/c") == "a/c");
+  BOOST_TEST(rel_of("/a//b/../c") == "a/c");
+  BOOST_TEST(rel_of("/a/b/./../../c") == "c");
+  BOOST_TEST(rel_of("/a/b/c/../../d/e") == "a/d/e");
+  BOOST_TEST(rel_of("/a/..b/../c") == "a/c");  // "..b" is a name like any other
 }
 
 BOOST_AUTO_TEST_CASE(encoded_separators_are_refused) {

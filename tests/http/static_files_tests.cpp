@@ -166,6 +166,13 @@ BOOST_DATA_TEST_CASE(every_range_form, test::backends, backend) {
     auto stale = co_await fetch(at, get("/small.txt", "Range: bytes=0-4\r\nIf-Range: \"stale\"\r\n"));
     BOOST_TEST(stale.status == 200);
     BOOST_TEST(stale.body == site.small);
+
+    // RFC 9110 §14.2: Range is defined for GET only; HEAD describes the whole file.
+    auto head = co_await fetch(at, "HEAD /one.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\n\r\n", true);
+    BOOST_TEST(head.status == 200);
+    BOOST_TEST(head.header("Content-Length") == size);
+    BOOST_TEST(head.header("Content-Range") == "<absent>");
+    BOOST_TEST(head.body.empty());
   });
 }
 
@@ -215,6 +222,40 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     BOOST_TEST(fifo.status == 403);
     auto missing = co_await fetch(at, get("/nope.txt"));
     BOOST_TEST(missing.status == 404);
+    // A file named as a directory is not there (nginx: 404), however the slash is spelled.
+    for (const char* path : {"/small.txt/", "/small.txt/.", "/small.txt//", "/dir/index.html/"}) {
+      auto as_dir = co_await fetch(at, get(path));
+      BOOST_TEST(as_dir.status == 404, path << " -> " << as_dir.status);
+    }
+    // A name longer than NAME_MAX, or a path longer than PATH_MAX, names no file: 404, not
+    // a server error.
+    auto long_name = co_await fetch(at, get("/" + std::string(256, 'a')));
+    BOOST_TEST(long_name.status == 404);
+    std::string long_path;
+    while (long_path.size() < 5000) long_path += "/abcdefgh";
+    auto long_one = co_await fetch(at, get(long_path));
+    BOOST_TEST(long_one.status == 404);
+  });
+}
+
+BOOST_DATA_TEST_CASE(a_directory_redirect_never_leaves_the_site, test::backends, backend) {
+  Site site;
+  fs::create_directories(site.root / "evil.example");
+  fs::create_directories(site.root / "caf\xC3\xA9 dir");
+  Router r = router_for(site, false);
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    // "//evil.example/" in a Location is another host's address (RFC 3986 §4.2): the
+    // redirect is built from the normalised path, never copied from the request.
+    for (const char* path : {"//evil.example", "///evil.example", "/./evil.example", "/dir/..//evil.example"}) {
+      auto res = co_await fetch(at, get(path));
+      BOOST_TEST(res.status == 301, path);
+      BOOST_TEST(res.header("Location") == "/evil.example/", path);
+    }
+    auto absolute = co_await fetch(at, get("http://t//evil.example"));
+    BOOST_TEST(absolute.header("Location") == "/evil.example/");
+    auto encoded = co_await fetch(at, get("/caf%C3%A9%20dir?a=b"));
+    BOOST_TEST(encoded.status == 301);
+    BOOST_TEST(encoded.header("Location") == "/caf%C3%A9%20dir/?a=b");
   });
 }
 
@@ -228,6 +269,12 @@ BOOST_DATA_TEST_CASE(traversal_attempts_are_refused, test::backends, backend) {
       auto res = co_await fetch(at, get(path));
       BOOST_TEST((res.status == 403 || res.status == 404), path << " -> " << res.status);
       BOOST_TEST(res.body.find("top secret") == std::string::npos, path);
+    }
+    // ".." that stays inside the root is resolved (RFC 3986 §5.2.4), as nginx does.
+    for (const char* path : {"/dir/../small.txt", "/dir/sub/../../small.txt", "/dir/%2e%2e/small.txt"}) {
+      auto inside = co_await fetch(at, get(path));
+      BOOST_TEST(inside.status == 200, path << " -> " << inside.status);
+      BOOST_TEST(inside.body == site.small, path);
     }
     // Double encoding decodes once: a harmless literal file name.
     auto literal = co_await fetch(at, get("/%252e%252e"));

@@ -26,10 +26,12 @@ struct NormalizedPath {
 // Refused: a path not starting with '/'; a malformed escape; a decoded NUL or other
 // control character (< 0x20, 0x7f); a backslash, raw or encoded (Windows separators,
 // and proxies that normalise them); an encoded '/' ("%2f"), which would let one segment
-// smuggle a separator past anything that splits before decoding; and any ".." segment,
-// however it was written ("..", "%2e%2e", ".%2E"...). Empty and "." segments are dropped
-// (RFC 3986 §5.2.4), but ".." is refused rather than resolved: a client has no business
-// sending it, and refusing cannot ever escape the root.
+// smuggle a separator past anything that splits before decoding; and a ".." segment that
+// would climb above the root, however it was written ("..", "%2e%2e", ".%2E"...). Empty
+// and "." segments are dropped and ".." removes the segment before it (RFC 3986 §5.2.4,
+// as nginx does): "/a/../b" is "b". Dot segments are judged on the decoded bytes, after
+// the split, so no spelling of ".." gets past the root; the file handler's
+// RESOLVE_BENEATH still guards against symlinks.
 //
 // The path is decoded exactly once: "%252e%252e" becomes the file name "%2e%2e", which is
 // harmless, and is not decoded again (decoding twice is the classic traversal bug).
