@@ -203,6 +203,23 @@ std::optional<std::string_view> RequestHead::find(std::string_view name) const n
   return std::nullopt;
 }
 
+std::optional<std::string_view> RequestHead::find_list(std::string_view name, std::string& joined) const {
+  std::optional<std::string_view> first;
+  bool several = false;
+  for (const Header& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    if (!first) {
+      first = h.value;
+      continue;
+    }
+    if (!several) joined.assign(*first);
+    several = true;
+    joined.append(", ").append(h.value);
+  }
+  if (several) return std::string_view(joined);
+  return first;
+}
+
 RequestParser::RequestParser(const Limits& limits, std::pmr::memory_resource* memory)
     : limits_(limits), fields_(memory), headers_(memory) {
   // Offsets are stored in 32 bits; no sane head comes near that.

@@ -133,6 +133,15 @@ std::string url_path_of(std::string_view rel, bool directory) {
   return url;
 }
 
+// If-Match or If-None-Match with all its lines (RFC 9110 §5.3). A field that is there but
+// empty is a list with no members, which matches nothing (§13.1.1: If-Match then fails),
+// so it is passed as ",": an empty view would mean the field is absent.
+std::string_view entity_tag_list(const Request& req, std::string_view name, std::string& joined) {
+  auto v = req.header_list(name, joined);
+  if (!v) return {};
+  return v->empty() ? std::string_view(",") : *v;
+}
+
 std::string_view header_or_empty(const Request& req, std::string_view name) {
   auto v = req.header(name);
   return v ? *v : std::string_view{};
@@ -190,7 +199,9 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
     r.header("Last-Modified", last_modified);
   };
 
-  ConditionalHeaders cond{header_or_empty(req, "If-Match"), header_or_empty(req, "If-None-Match"),
+  std::string if_match_lines, if_none_match_lines;
+  ConditionalHeaders cond{entity_tag_list(req, "If-Match", if_match_lines),
+                          entity_tag_list(req, "If-None-Match", if_none_match_lines),
                           header_or_empty(req, "If-Modified-Since"), header_or_empty(req, "If-Unmodified-Since")};
   switch (evaluate_preconditions(cond, etag, mtime)) {
     case Precondition::not_modified: {

@@ -680,4 +680,18 @@ BOOST_AUTO_TEST_CASE(long_heads_are_linear_across_many_calls) {
   BOOST_TEST(parser.head().find("x-field-3999").value_or("") == "value 3999");
 }
 
+BOOST_AUTO_TEST_CASE(a_list_field_on_several_lines_reads_as_one_list) {
+  RequestParser parser{Limits{}};
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nX-One: v\r\naccept: b, c\r\nX-Empty:\r\nACCEPT: d\r\n\r\n";
+  BOOST_REQUIRE(parser.parse(raw) == ParseResult::Complete);
+  std::string joined;
+  BOOST_TEST(parser.head().find_list("Accept", joined).value() == "a, b, c, d");  // RFC 9110 §5.3
+  std::string single;
+  BOOST_TEST(parser.head().find_list("x-one", single).value() == "v");
+  BOOST_TEST(single.empty());  // one line: a view into the request, nothing built
+  BOOST_TEST(parser.head().find_list("X-Empty", single).value() == "");
+  BOOST_TEST(!parser.head().find_list("X-None", single).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -194,6 +194,16 @@ BOOST_DATA_TEST_CASE(conditional_requests, test::backends, backend) {
     BOOST_TEST(failed.status == 412);
     auto old = co_await fetch(at, get("/small.txt", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
     BOOST_TEST(old.status == 412);
+    // RFC 9110 §5.3: a list field on several lines is one list; the match may be on any.
+    auto second_line = co_await fetch(at, get("/small.txt", "If-None-Match: \"x\"\r\nIf-None-Match: " + etag + "\r\n"));
+    BOOST_TEST(second_line.status == 304);
+    auto match_second = co_await fetch(at, get("/small.txt", "If-Match: \"x\"\r\nif-match: " + etag + "\r\n"));
+    BOOST_TEST(match_second.status == 200);
+    auto neither = co_await fetch(at, get("/small.txt", "If-Match: \"x\"\r\nIf-Match: \"y\"\r\n"));
+    BOOST_TEST(neither.status == 412);
+    // An empty If-Match lists no tag, so none matches (§13.1.1; nginx: 412 too).
+    auto empty = co_await fetch(at, get("/small.txt", "If-Match:\r\n"));
+    BOOST_TEST(empty.status == 412);
   });
 }
 

@@ -22,6 +22,7 @@
 #include <memory_resource>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -66,6 +67,10 @@ struct RequestHead {
 
   // First field with this name, compared case-insensitively (RFC 9110 §5.1).
   std::optional<std::string_view> find(std::string_view name) const noexcept;
+  // Every line of a list-valued field as one value (RFC 9110 §5.3: "a, b" on one line and
+  // "a" then "b" on two mean the same). With several lines the value is built in `joined`
+  // and the view points there; nullopt when the field is absent.
+  std::optional<std::string_view> find_list(std::string_view name, std::string& joined) const;
 };
 
 enum class ParseResult : std::uint8_t { NeedMore, Complete, Error };

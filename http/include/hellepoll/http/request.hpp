@@ -30,6 +30,11 @@ class Request {
   // First header with this name, case-insensitive.
   std::optional<std::string_view> header(std::string_view name) const noexcept { return head_->find(name); }
   std::span<const Header> headers() const noexcept { return head_->headers; }
+  // Every line of a list-valued header (Accept, If-None-Match...) as one value joined with
+  // ", " (RFC 9110 §5.3); built in `joined` only when there are several lines.
+  std::optional<std::string_view> header_list(std::string_view name, std::string& joined) const {
+    return head_->find_list(name, joined);
+  }
 
   // A {name} segment of the route that matched, percent-decoded; empty if absent.
   std::string_view param(std::string_view name) const noexcept {
