@@ -89,6 +89,7 @@ void Scheduler::run_ready() {
   running_.swap(ready_);
   for (auto h : running_) {
     inline_left_ = kInlineRun;  // each task's turn gets its own budget
+    inline_bytes_left_ = kInlineBytes;
     h.resume();
   }
   running_.clear();

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "hellepoll/net/listener.hpp"
 #include "hellepoll/scheduler.hpp"
@@ -99,6 +100,31 @@ BOOST_DATA_TEST_CASE(a_reader_whose_socket_always_has_data_leaves_turns_to_other
   // Twice that is the bound, to allow for one turn where the reader also waited.
   BOOST_TEST(p.longest <= 2 * Scheduler::kInlineRun * kPiece);
   BOOST_TEST(p.turns >= kTotal / (2 * Scheduler::kInlineRun * kPiece));
+}
+
+// The rule itself, on each backend's scheduler: per turn a task may finish 16 operations,
+// or move 2 MiB (nginx's sendfile_max_chunk), at once; the next turn starts afresh.
+BOOST_DATA_TEST_CASE(the_per_turn_budget_counts_operations_and_bytes, test::backends, backend) {
+  Scheduler s(backend);
+  constexpr std::size_t mib = 1u << 20;
+  auto spend = [](Scheduler& s) -> Task<std::vector<bool>> {
+    std::vector<bool> said;
+    co_await yield();  // a turn of its own
+    for (int i = 0; i < Scheduler::kInlineRun; ++i) said.push_back(s.may_continue_inline(0));
+    said.push_back(s.may_continue_inline(0));  // the 17th: no
+    co_await yield();
+    said.push_back(s.may_continue_inline(mib));      // 1 MiB moved: on
+    said.push_back(s.may_continue_inline(mib));      // 2 MiB: the task must yield
+    said.push_back(s.may_continue_inline(0));        // and stays out of budget this turn
+    co_await yield();
+    said.push_back(s.may_continue_inline(2 * mib - 1));  // just under
+    said.push_back(s.may_continue_inline(1));            // 2 MiB
+    co_return said;
+  };
+  std::vector<bool> expected(Scheduler::kInlineRun, true);
+  for (bool b : {false, true, false, false, true, false}) expected.push_back(b);
+  BOOST_TEST(Scheduler::kInlineBytes == 2 * mib);
+  BOOST_TEST(s.block_on(spend(s)) == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -40,7 +40,7 @@ class OpAwaitable : protected Operation, private TimerNode {
     waiter_ = h;
     Scheduler& s = Scheduler::current();
     if (s.start(*this, result_)) {
-      if (s.may_continue_inline()) return false;  // finished at once: no suspension
+      if (s.may_continue_inline(bytes_moved())) return false;  // finished at once: no suspension
       s.schedule(h);  // finished, but this task has had its turn: others run first
       return true;
     }
@@ -57,6 +57,12 @@ class OpAwaitable : protected Operation, private TimerNode {
   Operation& op() noexcept { return *this; }
 
  private:
+  // What a finished operation moved through a socket or file, for the scheduler's budget.
+  std::size_t bytes_moved() const noexcept {
+    const bool moves = code == OpCode::recv || code == OpCode::send || code == OpCode::sendmsg ||
+                       code == OpCode::send_file || code == OpCode::read_at || code == OpCode::write_at;
+    return moves && result_ > 0 ? static_cast<std::size_t>(result_) : 0;
+  }
   static void completed(Operation& o, int res, std::uint32_t) noexcept {
     auto& self = static_cast<OpAwaitable&>(o);
 #ifndef NDEBUG
