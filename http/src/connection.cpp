@@ -125,7 +125,7 @@ void Connection::release_memory() noexcept {
 
 Task<bool> Connection::flush(bool more_follows) {
   if (out_.empty()) co_return true;
-  auto r = co_await stream_.send_all(out_, Deadline::after(opts_.write_timeout), more_follows ? MSG_MORE : 0);
+  auto r = co_await stream_.send_all(out_, opts_.write_timeout, more_follows ? MSG_MORE : 0);
   out_.clear();
   if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
   co_return static_cast<bool>(r);
@@ -301,7 +301,7 @@ Task<Outcome> Connection::handle_complete_head() {
       } else if (r.body().size() > 64 * 1024) {
         // Large bodies go out from the handler's own string: no copy into out_.
         iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};
-        auto sent = co_await stream_.writev_all(iov, Deadline::after(opts_.write_timeout));
+        auto sent = co_await stream_.writev_all(iov, opts_.write_timeout);
         out_.clear();
         if (!sent) co_return Outcome::close;
       } else {

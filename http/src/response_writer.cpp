@@ -121,7 +121,7 @@ Task<std::size_t> read_and_send(TcpStream& stream, int fd, std::uint64_t offset,
   const int r = co_await io::read_at(fd, buf.get(), want, offset);
   if (r <= 0) co_return 0;
   const std::string_view bytes(buf.get(), static_cast<std::size_t>(r));
-  if (!co_await stream.send_all(bytes, Deadline::after(write_timeout))) co_return 0;
+  if (!co_await stream.send_all(bytes, write_timeout)) co_return 0;
   co_return bytes.size();
 }
 }  // namespace
@@ -175,10 +175,10 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
 Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {
   if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout);
   for (const FilePart& part : r.file_parts()) {
-    if (!co_await stream.send_all(part.header, Deadline::after(write_timeout), MSG_MORE)) co_return false;
+    if (!co_await stream.send_all(part.header, write_timeout, MSG_MORE)) co_return false;
     if (!co_await send_file_body(stream, FileBody{body.fd, part.offset, part.length}, write_timeout)) co_return false;
   }
-  co_return static_cast<bool>(co_await stream.send_all(r.file_trailer(), Deadline::after(write_timeout)));
+  co_return static_cast<bool>(co_await stream.send_all(r.file_trailer(), write_timeout));
 }
 
 StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
@@ -218,7 +218,7 @@ Task<Result<void>> StreamWriter::write(std::string_view data) {
   }
   if (head_only_ || data.empty()) {  // an empty chunk would end the body
     if (out_.empty()) co_return Result<void>{};
-    auto r = co_await stream_.send_all(out_, Deadline::after(write_timeout_));
+    auto r = co_await stream_.send_all(out_, write_timeout_);
     out_.clear();
     if (!r) broken_ = true;
     co_return r;
@@ -232,7 +232,7 @@ Task<Result<void>> StreamWriter::write(std::string_view data) {
   if (size_len) iov[n++] = {size_line, size_len};
   iov[n++] = {const_cast<char*>(data.data()), data.size()};
   if (size_len) iov[n++] = {const_cast<char*>("\r\n"), 2};
-  auto r = co_await stream_.writev_all(std::span<iovec>(iov, n), Deadline::after(write_timeout_));
+  auto r = co_await stream_.writev_all(std::span<iovec>(iov, n), write_timeout_);
   out_.clear();
   if (!r) {
     broken_ = true;

@@ -28,22 +28,23 @@ Task<Result<void>> TcpStream::recv_exact(std::span<std::byte> buf, Deadline d) {
   co_return Result<void>{};
 }
 
-Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Deadline d, int flags) {
+namespace {
+// The deadline for the next step of a *_all call: the caller's, or `stall` from now.
+Deadline next_step(Deadline d, Duration stall) { return stall == Duration::zero() ? d : Deadline::after(stall); }
+}  // namespace
+
+Task<Result<void>> TcpStream::send_all_steps(std::span<const std::byte> data, Deadline d, Duration stall, int flags) {
   while (!data.empty()) {
-    auto n = co_await send(data.data(), data.size(), d, flags);
+    auto n = co_await send(data.data(), data.size(), next_step(d, stall), flags);
     if (!n) co_return n.error();
     data = data.subspan(*n);
   }
   co_return Result<void>{};
 }
 
-Task<Result<void>> TcpStream::send_all(std::string_view data, Deadline d, int flags) {
-  return send_all(std::as_bytes(std::span(data.data(), data.size())), d, flags);
-}
-
-Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Deadline d) {
+Task<Result<void>> TcpStream::writev_all_steps(std::span<iovec> iov, Deadline d, Duration stall) {
   while (!iov.empty()) {
-    auto n = co_await writev(iov, d);
+    auto n = co_await writev(iov, next_step(d, stall));
     if (!n) co_return n.error();
     std::size_t done = *n;
     while (!iov.empty() && done >= iov.front().iov_len) {
@@ -56,6 +57,25 @@ Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Deadline d) {
     }
   }
   co_return Result<void>{};
+}
+
+Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Deadline d, int flags) {
+  return send_all_steps(data, d, Duration::zero(), flags);
+}
+Task<Result<void>> TcpStream::send_all(std::string_view data, Deadline d, int flags) {
+  return send_all_steps(std::as_bytes(std::span(data.data(), data.size())), d, Duration::zero(), flags);
+}
+Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Deadline d) {
+  return writev_all_steps(iov, d, Duration::zero());
+}
+Task<Result<void>> TcpStream::send_all(std::span<const std::byte> data, Duration stall, int flags) {
+  return send_all_steps(data, Deadline::never(), stall, flags);
+}
+Task<Result<void>> TcpStream::send_all(std::string_view data, Duration stall, int flags) {
+  return send_all_steps(std::as_bytes(std::span(data.data(), data.size())), Deadline::never(), stall, flags);
+}
+Task<Result<void>> TcpStream::writev_all(std::span<iovec> iov, Duration stall) {
+  return writev_all_steps(iov, Deadline::never(), stall);
 }
 
 Result<void> TcpStream::shutdown(int how) noexcept {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "support/backends.hpp"
 #include "support/process.hpp"
@@ -45,6 +46,7 @@ inline Router router() {
   r.get("/files/*", static_files(download_root()));
   r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
   r.get("/big", [](Request&) -> Task<Response> { co_return Response::text(std::string(64u << 20, 'x')); });
+  r.get("/sixteen", [](Request&) -> Task<Response> { co_return Response::text(std::string(16u << 20, 's')); });
   Route& upload = r.post("/upload", [](Request& req) -> Task<Response> {
     co_return Response::text(std::to_string(req.body().size()));
   });
@@ -134,6 +136,37 @@ BOOST_DATA_TEST_CASE(a_client_that_never_reads_is_dropped_by_the_write_timeout, 
     // The write timeout ends the stuck connection: nothing is left on the server.
     BOOST_TEST(co_await drained(st, 5s));
     co_await sleeper.stream().close();
+  });
+}
+
+// The write timeout is for a write that makes no progress, not for the whole reply: a
+// client that reads steadily but slowly gets every byte of a reply that takes it many
+// times the timeout to read (nginx's send_timeout means the same).
+BOOST_DATA_TEST_CASE(a_slow_reader_gets_all_of_a_reply_longer_than_the_write_timeout, test::backends, backend) {
+  ServerOptions opts = test_options();
+  opts.write_timeout = 300ms;
+  with_thread(backend, opts, [backend](SocketAddress at, ServerThread&) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    const int small = 64 * 1024;  // keep the kernel from buffering the whole reply
+    ::setsockopt(c.stream().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    co_await c.send("GET /sixteen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const auto started = Clock::now();
+    std::size_t got = 0;
+    std::vector<char> buf(64 * 1024);
+    for (std::size_t since_pause = 0;;) {
+      auto n = co_await c.stream().recv(buf.data(), buf.size(), Deadline::after(5s));
+      if (!n || *n == 0) break;
+      got += *n;
+      since_pause += *n;
+      if (since_pause >= 256 * 1024) {  // ~10 MB/s: a pause far below the timeout
+        since_pause = 0;
+        co_await sleep_for(20ms);
+      }
+    }
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    BOOST_TEST_MESSAGE(to_string(backend) << ": " << got << " bytes in " << took.count() << " ms");
+    BOOST_TEST(took > 600ms);  // the reply really took longer than twice the timeout
+    BOOST_TEST(got > (16u << 20));  // head and the whole body
   });
 }
 

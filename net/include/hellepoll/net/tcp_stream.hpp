@@ -72,6 +72,13 @@ class TcpStream {
   Task<Result<void>> send_all(std::string_view data, Deadline d = {}, int flags = 0);
   // Sends every iovec, looping over short writes (the array is consumed as it goes).
   Task<Result<void>> writev_all(std::span<iovec> iov, Deadline d = {});
+  // The same with a limit on each wait instead of on the whole call: ETIMEDOUT only when
+  // no byte could be sent for `stall` (a peer that stopped reading), never because a slow
+  // but reading peer takes long over a large buffer. What a server's write timeout means.
+  // A zero `stall` waits without limit.
+  Task<Result<void>> send_all(std::span<const std::byte> data, Duration stall, int flags = 0);
+  Task<Result<void>> send_all(std::string_view data, Duration stall, int flags = 0);
+  Task<Result<void>> writev_all(std::span<iovec> iov, Duration stall);
 
   Result<void> shutdown(int how = 1 /* SHUT_WR */) noexcept;
   // Closes through the backend (asynchronously on io_uring).
@@ -86,6 +93,11 @@ class TcpStream {
   Socket& socket() noexcept { return socket_; }
 
  private:
+  // The loops behind send_all and writev_all: each step waits until `d`, or for `stall`
+  // from its start when `stall` is not zero.
+  Task<Result<void>> send_all_steps(std::span<const std::byte> data, Deadline d, Duration stall, int flags);
+  Task<Result<void>> writev_all_steps(std::span<iovec> iov, Deadline d, Duration stall);
+
   Socket socket_;
 };
 
