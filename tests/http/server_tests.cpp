@@ -369,12 +369,13 @@ BOOST_DATA_TEST_CASE(error_replies_to_head_have_no_body, backends, backend) {
   with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
     std::string many_headers = "HEAD / HTTP/1.1\r\nHost: x\r\n";
     for (int i = 0; i < 101; ++i) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
-    for (const auto& [request, status] : std::vector<std::pair<std::string, int>>{
-             {"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
-             {"HEAD / HTTP/1.1\r\n\r\n", 400},
-             {"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n", 417},
-             {"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413},
-             {many_headers + "\r\n", 431}}) {
+    const std::vector<std::pair<std::string, int>> cases{
+        {"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+        {"HEAD / HTTP/1.1\r\n\r\n", 400},
+        {"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n", 417},
+        {"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413},
+        {many_headers + "\r\n", 431}};
+    for (const auto& [request, status] : cases) {
       BOOST_TEST_CONTEXT(request.substr(0, 60)) {
         Client c = co_await Client::connect(at);
         co_await c.send(request);
