@@ -23,7 +23,7 @@ using detail::kFieldChar;
 using detail::kHexDigit;
 using detail::kRegName;
 using detail::kTchar;
-using detail::kVchar;
+using detail::kTargetChar;
 
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
 // A few cover old clients that send CRLF after a POST body; a stream of them is not HTTP.
@@ -42,29 +42,29 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_hex_digit(unsigned char c) noexcept {
-  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
 
 // The two long runs of a head are the request-target and field values, and nearly all
 // their bytes are plain printable ASCII. Where SSE2 exists (every x86-64) they are
 // checked 16 at a time; the table loop finishes the tail. Neither reads past `end`.
 
-// First index in [i, end) that is not VCHAR (0x21-0x7E).
-std::size_t skip_vchars(const unsigned char* p, std::size_t i, std::size_t end) noexcept {
+// First index in [i, end) that is not VCHAR (0x21-0x7E) or is '#', which starts a
+// fragment and is never part of a request-target.
+std::size_t skip_target_chars(const unsigned char* p, std::size_t i, std::size_t end) noexcept {
 #if defined(__SSE2__)
   const __m128i space = _mm_set1_epi8(0x20);
   const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i hash = _mm_set1_epi8('#');
   while (end - i >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     // Signed compares: bytes >= 0x80 are negative, so they fail "> 0x20" as they should.
-    const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, space), _mm_cmplt_epi8(v, del));
+    const __m128i vchar = _mm_and_si128(_mm_cmpgt_epi8(v, space), _mm_cmplt_epi8(v, del));
+    const __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, hash), vchar);
     const auto mask = static_cast<unsigned>(_mm_movemask_epi8(ok));
     if (mask != 0xFFFF) return i + static_cast<std::size_t>(__builtin_ctz(~mask));
     i += 16;
   }
 #endif
-  while (i < end && has(p[i], kVchar)) ++i;
+  while (i < end && has(p[i], kTargetChar)) ++i;
   return i;
 }
 
@@ -324,7 +324,7 @@ ParseResult RequestParser::parse(std::string_view data) noexcept {
       case State::Target: {
         const std::size_t line_limit = s_.line_start + limits_.max_request_line;
         const std::size_t stop = std::min(end, line_limit);
-        i = skip_vchars(p, i, stop);
+        i = skip_target_chars(p, i, stop);
         if (i == stop) {
           if (stop == line_limit) return fail(414, "request-target too long");
           break;
@@ -332,6 +332,8 @@ ParseResult RequestParser::parse(std::string_view data) noexcept {
         const unsigned char c = p[i];
         if (c != ' ') {
           if (c == '\r' || c == '\n') return fail(400, "request line has no HTTP version");
+          // RFC 9112 §3.2: a fragment is never part of a request-target (a client strips it).
+          if (c == '#') return fail(400, "'#' (a fragment) in the request-target");
           return fail(400, "invalid character in request-target");
         }
         // RFC 9112 §3: exactly one SP between the parts; a second one is an empty target.
@@ -501,8 +503,6 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
     }
   };
 
-  // RFC 9112 §3.2: a fragment is never part of a request-target (a client strips it).
-  if (t.find('#') != std::string_view::npos) return reject(400, "'#' (a fragment) in the request-target");
   if (t.front() == '/') {
     s_.form = TargetForm::Origin;
     split_path_query(0);
@@ -552,8 +552,8 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
   // application's to interpret, and raw '%' there is common ("?discount=10%").
   const std::string_view path = data.substr(s_.path.off, s_.path.len);
   for (std::size_t pct = path.find('%'); pct != std::string_view::npos; pct = path.find('%', pct + 1)) {
-    if (path.size() - pct < 3 || !is_hex_digit(static_cast<unsigned char>(path[pct + 1])) ||
-        !is_hex_digit(static_cast<unsigned char>(path[pct + 2])))
+    if (path.size() - pct < 3 || !has(static_cast<unsigned char>(path[pct + 1]), kHexDigit) ||
+        !has(static_cast<unsigned char>(path[pct + 2]), kHexDigit))
       return reject(400, "malformed percent-encoding in the path");
   }
   return true;

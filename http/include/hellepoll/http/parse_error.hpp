@@ -32,7 +32,7 @@ namespace detail {
 
 // Character classes as bits of one 256-entry table, so each hot loop is a load and a test.
 inline constexpr std::uint8_t kTchar = 1U << 0;      // token, RFC 9110 §5.6.2
-inline constexpr std::uint8_t kVchar = 1U << 1;      // 0x21-0x7E, request-target, RFC 9112 §3.2
+inline constexpr std::uint8_t kTargetChar = 1U << 1;  // VCHAR (0x21-0x7E) but '#': request-target, RFC 9112 §3.2
 inline constexpr std::uint8_t kFieldChar = 1U << 2;  // VCHAR / obs-text / SP / HTAB, RFC 9110 §5.5
 inline constexpr std::uint8_t kHexDigit = 1U << 3;   // HEXDIG, RFC 5234 B.1
 inline constexpr std::uint8_t kRegName = 1U << 4;    // unreserved / sub-delims, RFC 3986 §3.2.2
@@ -49,7 +49,7 @@ consteval std::array<std::uint8_t, 256> make_char_table() {
     const bool digit = c >= '0' && c <= '9';
     const char ch = static_cast<char>(c);
     if (alpha || digit || tchar_punct.find(ch) != std::string_view::npos) bits |= kTchar;
-    if (c >= 0x21 && c <= 0x7E) bits |= kVchar;
+    if (c >= 0x21 && c <= 0x7E && c != '#') bits |= kTargetChar;  // a fragment is never sent
     if ((c >= 0x21 && c <= 0x7E) || c >= 0x80 || c == ' ' || c == '\t') bits |= kFieldChar;
     if (digit || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f')) bits |= kHexDigit;
     if (alpha || digit || unreserved_punct.find(ch) != std::string_view::npos ||
