@@ -253,10 +253,17 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
+def round_ratios(a: dict[int, float | None], b: dict[int, float | None]) -> list[float]:
+    """a[round] / b[round] for each round both have a figure for, in round order: each ratio
+    is taken between runs of the same round, which ran back to back, so slow drifts of the
+    machine cancel out."""
+    rs = (ratio(a[r], b.get(r)) for r in sorted(a) if r in b)
+    return [r for r in rs if r is not None]
+
+
 def paired_ratio(a: dict[int, float | None], b: dict[int, float | None]) -> float | None:
-    """Median over rounds of a[round] / b[round]: each ratio is taken between runs of the
-    same round, which ran back to back, so slow drifts of the machine cancel out."""
-    return median(ratio(a[r], b.get(r)) for r in sorted(a) if r in b)
+    """The median of the same-round ratios."""
+    return median(round_ratios(a, b))
 
 
 @dataclass
@@ -335,11 +342,15 @@ def summarize(runs: list[Run]) -> dict[tuple[str, str], Summary]:
     return out
 
 
-def compare(summary: dict, workload: str, a: str, b: str, metric: str = "rps_per_cpu") -> float | None:
+def compare_rounds(summary: dict, workload: str, a: str, b: str, metric: str = "rps_per_cpu") -> list[float]:
     sa, sb = summary.get((workload, a)), summary.get((workload, b))
     if not sa or not sb:
-        return None
-    return paired_ratio(sa.per_round[metric], sb.per_round[metric])
+        return []
+    return round_ratios(sa.per_round[metric], sb.per_round[metric])
+
+
+def compare(summary: dict, workload: str, a: str, b: str, metric: str = "rps_per_cpu") -> float | None:
+    return median(compare_rounds(summary, workload, a, b, metric))
 
 
 @dataclass
@@ -359,8 +370,12 @@ def evaluate_goals(summary: dict, memory: dict) -> list[Goal]:
     goals = []
 
     def ratio_goal(text, workload, a, b, target, metric="rps_per_cpu"):
-        r = compare(summary, workload, a, b, metric)
-        goals.append(Goal(text, "-" if r is None else f"{r:.2f}x", None if r is None else r >= target))
+        rounds = compare_rounds(summary, workload, a, b, metric)
+        r = median(rounds)
+        measured = fmt_ratio_spread(rounds)
+        if len(rounds) > 1:  # how firm the verdict is: the rounds that met the target on their own
+            measured += f"; {sum(x >= target for x in rounds)} of {len(rounds)} rounds meet it"
+        goals.append(Goal(text, measured, None if r is None else r >= target))
 
     ratio_goal("io_uring >= 1.5x nginx, hello keep-alive c256 (req per server CPU-s)", "hello-c256", "uring", "nginx", 1.5)
     ratio_goal("io_uring >= 1.3x h2o, hello keep-alive c256 (req per server CPU-s)", "hello-c256", "uring", "h2o", 1.3)
@@ -398,6 +413,14 @@ def fmt_ratio(v) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+def fmt_ratio_spread(rounds: list[float]) -> str:
+    """The median of same-round ratios and, with two rounds or more, their range: on a
+    noisy machine the range says whether a difference is real."""
+    if len(rounds) < 2:
+        return fmt_ratio(median(rounds))
+    return f"{fmt_ratio(median(rounds))} ({min(rounds):.2f}-{max(rounds):.2f})"
+
+
 def results_table(summary: dict, workloads: list[Workload], contenders: list[str]) -> str:
     lines = ["| workload | server | req/s | req per server CPU-s | p50 | p99 | peak RSS | MiB/s | MiB per CPU-s | flags |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
@@ -429,7 +452,7 @@ def ratio_table(summary: dict, workloads: list[Workload]) -> str:
         else:
             metrics.append(("rps", "req/s"))
         for m, label in metrics:
-            cells = [fmt_ratio(compare(summary, w.name, a, b, m)) for a, b in pairs]
+            cells = [fmt_ratio_spread(compare_rounds(summary, w.name, a, b, m)) for a, b in pairs]
             lines.append(f"| {w.name} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -972,7 +995,7 @@ class Bench:
             f"{self.a.warmup} s of warm-up, contenders interleaved; {elapsed / 60:.1f} min in all)  ",
             f"Machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}; commit {m['commit']}  ",
             f"Server pinned to CPU {self.a.server_cpu}, `wrk -t1` to CPU {self.a.client_cpu}; "
-            f"medians over rounds, ratios are medians of same-round ratios. " + "; ".join(m["versions"]),
+            f"medians over rounds, ratios are medians of same-round ratios, with their range over the rounds in brackets. " + "; ".join(m["versions"]),
             "",
             "### Throughput, server cost, latency",
             "",
