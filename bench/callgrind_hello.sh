@@ -6,12 +6,13 @@
 #   bench/callgrind_hello.sh BUILD_DIR [BACKEND] [CONNS DEPTH ROUNDS]
 #   bench/callgrind_hello.sh build/bench uring 16 16 40   # pipelined, the default
 #   bench/callgrind_hello.sh build/bench uring 64 1 100   # keep-alive, one at a time
-# Prints the total and per-request count and leaves the profile for callgrind_annotate.
+# Prints the total and per-request count and leaves the profile (uncompressed names, so the
+# dump taken mid-run is readable on its own) for `callgrind_annotate --inclusive=yes`.
 set -euo pipefail
 dir=$1 backend=${2:-uring} conns=${3:-16} depth=${4:-16} rounds=${5:-40}
 port=18131
 out=$(mktemp -d /tmp/hellepoll-callgrind.XXXXXX)
-valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
+valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$out/callgrind.out" \
   "$dir/examples/hello" --port $port --backend "$backend" --access-log off >/dev/null 2>"$out/valgrind.log" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
