@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <stdexcept>
 
 namespace hellepoll::http {
@@ -24,6 +25,8 @@ std::string server_flags_help() {
          "  --backend B          auto (default: io_uring, else epoll), uring or epoll;\n"
          "                       the HELLEPOLL_BACKEND environment variable sets the default\n"
          "  --access-log on|off  Common Log Format lines on stdout (default on)\n"
+         "  --batch-wait US      io_uring under load: wait up to US microseconds for a batch\n"
+         "                       of completions before waking (default 200; 0: wake at once)\n"
          "  --help               this text\n";
 }
 
@@ -53,7 +56,8 @@ CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
         has_value = true;
       }
       const bool is_switch = std::find(extra_switches.begin(), extra_switches.end(), name) != extra_switches.end();
-      static constexpr std::string_view builtin[] = {"--host", "--port", "--threads", "--backend", "--access-log"};
+      static constexpr std::string_view builtin[] = {"--host", "--port", "--threads", "--backend", "--access-log",
+                                                     "--batch-wait"};
       if (!is_switch && std::find(std::begin(builtin), std::end(builtin), name) == std::end(builtin))
         throw std::invalid_argument("unknown flag " + std::string(name));
       if (is_switch && has_value) throw std::invalid_argument(std::string(name) + " takes no value");
@@ -68,6 +72,8 @@ CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
       else if (name == "--access-log") {
         if (value != "on" && value != "off") throw std::invalid_argument("--access-log takes on or off");
         options.access_log = value == "on";
+      } else if (name == "--batch-wait") {
+        options.backend_options.batch_wait = std::chrono::microseconds(parse_unsigned(name, value, 1'000'000));
       } else if (!extra || !extra(name, value)) {
         throw std::invalid_argument("unknown flag " + std::string(name));
       }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <string_view>
@@ -31,6 +32,11 @@ constexpr struct {
     {IORING_OP_FSYNC, "FSYNC"},     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
     {IORING_OP_POLL_ADD, "POLL_ADD"},
 };
+
+// IORING_FEAT_MIN_TIMEOUT (kernel 6.12): io_uring_getevents_arg.min_wait_usec is read.
+constexpr unsigned kFeatMinTimeout = 1u << 15;
+// The most completions a batched wait asks for (see batch_size).
+constexpr unsigned kMaxBatch = 16;
 
 // The kernel's sqe->len is 32 bits: a larger request is a short read/write, which callers
 // handle like any partial transfer.
@@ -64,6 +70,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
       0,
   };
   int rc = -EINVAL;
+  unsigned features = 0;
   for (unsigned flags : ladder) {
     io_uring_params p{};
     p.flags = flags;
@@ -71,6 +78,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
     rc = io_uring_queue_init_params(entries, &ring_, &p);
     if (rc == 0) {
       setup_flags_ = flags;
+      features = p.features;
       break;
     }
     if (rc != -EINVAL) break;
@@ -91,6 +99,9 @@ UringBackend::UringBackend(const BackendOptions& options) {
     }
   }
   io_uring_free_probe(probe);
+
+  if (features & kFeatMinTimeout)
+    batch_wait_us_ = static_cast<unsigned>(std::clamp<std::chrono::microseconds::rep>(options.batch_wait.count(), 0, 1'000'000));
 
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) {
@@ -124,6 +135,7 @@ std::string UringBackend::describe() const {
   std::string s = "io_uring (" + flag_names(setup_flags_);
   if (multishot_recv_)
     s += "; multishot recv into " + std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
+  if (batch_wait_us_) s += "; batched waits up to " + std::to_string(batch_wait_us_) + " us";
   return s + ")";
 }
 
@@ -335,11 +347,25 @@ void UringBackend::wake() noexcept {
 void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
   flush_waiting();
   arm_wake();
-  int rc;
+  auto check = [](int rc) {
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+      throw std::system_error(-rc, std::generic_category(), "io_uring_enter");
+  };
   if (timeout && timeout->count() == 0) {
     // Submit and collect what is done without sleeping (with DEFER_TASKRUN, completions
     // are only posted when we enter the kernel asking for events).
-    rc = io_uring_submit_and_get_events(&ring_);
+    check(io_uring_submit_and_get_events(&ring_));
+  } else if (const unsigned want = batch_size(); want > 1) {
+    // Under load: what is done already is taken without sleeping; only when nothing is
+    // does the thread sleep, and then for a batch.
+    check(io_uring_submit_and_get_events(&ring_));
+    if (const unsigned n = reap()) {
+      since_sleep_ = std::min(since_sleep_ + n, kMaxBatch);
+      return;
+    }
+    since_sleep_ = 0;
+    ++counters_.batched_waits;
+    check(submit_and_wait_batch(timeout, want));
   } else {
     __kernel_timespec ts{};
     if (timeout) {
@@ -347,14 +373,56 @@ void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
       ts.tv_nsec = timeout->count() % 1'000'000'000;
     }
     io_uring_cqe* cqe = nullptr;
-    rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+    since_sleep_ = 0;
+    check(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr));
   }
-  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
-    throw std::system_error(-rc, std::generic_category(), "io_uring_enter");
-  reap();
+  since_sleep_ = std::min(since_sleep_ + reap(), kMaxBatch);  // only its size up to kMaxBatch matters
 }
 
-void UringBackend::reap() {
+// How many completions the next sleep should wait for: as many as came since the last
+// one (the load is steady from one wake-up to the next), at most kMaxBatch, and at most a
+// quarter of the sockets being read: a batch that needs most of the clients to answer
+// holds their replies back, and the clients wait on us (lock-step). A lone client: 0.
+unsigned UringBackend::batch_size() const noexcept {
+  if (!batch_wait_us_) return 0;
+  const auto quarter = static_cast<unsigned>(std::min<std::size_t>(streams_armed_ / 4, kMaxBatch));
+  return std::min(since_sleep_, quarter);
+}
+
+// Sleeps until `want` completions are there, or batch_wait has passed and at least one
+// is, or `timeout` ends (IORING_ENTER_EXT_ARG with min_wait_usec). Called by poll() right
+// after a submit that found nothing done. Why (bench/RESULTS.md,
+// "batched waits"): each wake-up is a context switch, which on this VM costs more than
+// several requests, and a thread woken for one completion often spins on the socket lock
+// the waking CPU still holds (perf: native_queued_spin_lock_slowpath under
+// lock_sock_nested, tcp_recvmsg, io_recv, __io_run_local_work).
+int UringBackend::submit_and_wait_batch(std::optional<std::chrono::nanoseconds> timeout, unsigned want) {
+  using std::chrono::nanoseconds;
+  const nanoseconds limit = timeout ? *timeout : std::chrono::hours(1);  // min_wait needs one
+  const auto min_wait_us = std::min<nanoseconds::rep>(batch_wait_us_, limit.count() / 1000);
+  // Without an overall limit, the kernel would wake at min_wait even with nothing done.
+  __kernel_timespec ts{};
+  ts.tv_sec = limit.count() / 1'000'000'000;
+  ts.tv_nsec = limit.count() % 1'000'000'000;
+  // io_uring_getevents_arg; liburing before 2.8 calls min_wait_usec "pad".
+  struct {
+    __u64 sigmask;
+    __u32 sigmask_sz;
+    __u32 min_wait_usec;
+    __u64 ts;
+  } arg{0, 0, static_cast<__u32>(min_wait_us), reinterpret_cast<__u64>(&ts)};
+  static_assert(sizeof arg == sizeof(io_uring_getevents_arg));
+  // liburing 2.3 has no call that takes min_wait_usec, so we enter the kernel ourselves.
+  // poll() submitted everything just before; what the kernel may have left of it is
+  // between the published tail and its head.
+  const unsigned to_submit = IO_URING_READ_ONCE(*ring_.sq.ktail) - IO_URING_READ_ONCE(*ring_.sq.khead);
+  return io_uring_enter2(static_cast<unsigned>(ring_.ring_fd), to_submit, min_wait_us ? want : 1,
+                         IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, reinterpret_cast<sigset_t*>(&arg),
+                         sizeof arg);
+}
+
+unsigned UringBackend::reap() {
+  unsigned reaped = 0;
   for (;;) {
     unsigned head;
     unsigned seen = 0;
@@ -386,13 +454,14 @@ void UringBackend::reap() {
       op->on_complete(*op, res, flags);
     }
     io_uring_cq_advance(&ring_, seen);
+    reaped += seen;
     if (recv_recycled_) {
       io_uring_buf_ring_advance(recv_ring_, static_cast<int>(recv_recycled_));
       recv_recycled_ = 0;
     }
     // Completions the kernel could not fit in the CQ wait in its overflow list (we never
     // drop them: IORING_FEAT_NODROP); flush them in now rather than stalling.
-    if (!(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) return;
+    if (!(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) return reaped;
     ++counters_.completion_overflows;
     io_uring_get_events(&ring_);
   }

@@ -74,12 +74,17 @@ class UringBackend final : public Backend {
   io_uring_sqe* next_sqe();
   void prepare(io_uring_sqe* sqe, Operation& op) noexcept;
   void flush_waiting();
-  void reap();
+  unsigned batch_size() const noexcept;
+  int submit_and_wait_batch(std::optional<std::chrono::nanoseconds> timeout, unsigned want);
+  unsigned reap();  // delivers what the CQ holds; returns how many completions that was
   void arm_wake();
   static void wake_completed(Operation& op, int result, std::uint32_t flags) noexcept;
 
   io_uring ring_{};
   unsigned setup_flags_ = 0;
+  // Batched waits (BackendOptions::batch_wait): 0 when off or unsupported.
+  unsigned batch_wait_us_ = 0;
+  unsigned since_sleep_ = 0;  // completions delivered since the last poll() that could sleep
   std::size_t in_flight_ = 0;
   BackendCounters counters_{};
   // Operations that found the SQ full: submitted at the start of the next poll().

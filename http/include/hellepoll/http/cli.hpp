@@ -1,5 +1,6 @@
 // Command-line flags shared by every server program:
 //   --host ADDR  --port P  --threads N  --backend auto|uring|epoll  --access-log on|off
+//   --batch-wait US
 // Values may also be written --flag=value. HELLEPOLL_BACKEND sets the default backend.
 #pragma once
 

@@ -1,0 +1,200 @@
+// Batched waits (BackendOptions::batch_wait): under load, an io_uring thread with nothing
+// left to do sleeps until a batch of completions is there rather than waking for the
+// first one. That must never cost a reply, hold a lone client, or make a timer late.
+// epoll has no batched waits: the same cases run there, give the same results and count
+// none. On io_uring the cases check that the batched path really ran when the kernel
+// offers it (6.12+), and that it never ran when it does not.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hellepoll/net/listener.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/sleep.hpp"
+#include "hellepoll/when_all.hpp"
+#include "support/backends.hpp"
+#include "support/loopback.hpp"
+
+using namespace hellepoll;
+using namespace std::chrono_literals;
+using test::listen_loopback;
+
+namespace batch_wait_test {
+
+constexpr std::size_t kMsg = 64;
+
+Scheduler scheduler_with(BackendKind backend, std::chrono::microseconds batch_wait) {
+  SchedulerOptions o;
+  o.backend = backend;
+  o.backend_options.batch_wait = batch_wait;
+  return Scheduler(o);
+}
+
+// Whether this scheduler's backend batches its waits (io_uring on a kernel that can).
+bool batches(Scheduler& s) { return s.backend().describe().find("batched waits") != std::string::npos; }
+
+// Opens a gate once; threads wait for it.
+struct Gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = false;
+  void release() {
+    std::lock_guard lock(m);
+    open = true;
+    cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 20s, [&] { return open; });
+  }
+};
+
+// A blocking client: `rounds` round trips of kMsg bytes, each tagged with the client and
+// the round, then (if given) waits at `gate`, then closes. True if every reply was
+// exactly what was sent.
+bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr) {
+  const int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok = fd >= 0 && ::connect(fd, to.data(), to.size()) == 0;
+  timeval tv{20, 0};
+  if (ok) ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (int r = 0; ok && r < rounds; ++r) {
+    std::string msg = std::to_string(id) + ":" + std::to_string(r) + ":";
+    msg.resize(kMsg, static_cast<char>('a' + (id + r) % 26));
+    ok = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
+    std::string got;
+    char buf[kMsg];
+    while (ok && got.size() < kMsg) {
+      const ssize_t n = ::recv(fd, buf, kMsg - got.size(), 0);
+      ok = n > 0;
+      if (ok) got.append(buf, static_cast<std::size_t>(n));
+    }
+    ok = ok && got == msg;
+  }
+  if (gate) gate->wait();
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+struct Echoed {
+  std::size_t bytes = 0;
+  std::size_t expected = 0;
+  std::function<void()> at_expected;  // called once, by the send that reaches `expected`
+};
+
+// Echoes one connection until the peer closes, counting the bytes echoed.
+Task<void> echo(TcpStream c, Echoed& echoed) {
+  char buf[256];
+  for (;;) {
+    auto n = co_await c.recv(buf, sizeof buf, Deadline::after(20s));
+    if (!n || *n == 0) break;
+    if (!co_await c.send_all(std::string_view(buf, *n), Deadline::after(20s))) break;
+    echoed.bytes += *n;
+    if (echoed.bytes == echoed.expected && echoed.at_expected) echoed.at_expected();
+  }
+  co_await c.close();
+}
+
+Task<void> serve(Listener& l, int clients, Echoed& echoed) {
+  std::vector<Task<void>> echoes;
+  for (int i = 0; i < clients; ++i) {
+    auto c = co_await l.accept(Deadline::after(20s));
+    BOOST_REQUIRE(c);
+    echoes.push_back(echo(std::move(*c), echoed));
+  }
+  co_await when_all(std::move(echoes));
+}
+
+struct Clients {
+  std::vector<std::thread> threads;
+  std::vector<char> ok;
+  Clients(SocketAddress to, int n, int rounds, Gate* gate = nullptr) : ok(static_cast<std::size_t>(n), 0) {
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([=, this] { ok[static_cast<std::size_t>(i)] = round_trips(to, i, rounds, gate); });
+  }
+  int join() {
+    for (auto& t : threads) t.join();
+    int good = 0;
+    for (char c : ok) good += c;
+    return good;
+  }
+};
+
+}  // namespace batch_wait_test
+
+using namespace batch_wait_test;
+
+BOOST_AUTO_TEST_SUITE(batch_wait)
+
+BOOST_DATA_TEST_CASE(sixteen_busy_clients_get_every_reply_and_the_thread_sleeps_for_batches, test::backends,
+                     backend) {
+  Scheduler s = scheduler_with(backend, 200us);
+  Listener l = listen_loopback();
+  constexpr int kClients = 16, kRounds = 300;
+  Echoed echoed;
+  Clients clients(l.local_address(), kClients, kRounds);
+  s.block_on(serve(l, kClients, echoed));
+  BOOST_TEST(clients.join() == kClients);
+  BOOST_TEST(echoed.bytes == std::size_t{kClients} * kRounds * kMsg);
+  const auto waits = s.backend().counters().batched_waits;
+  BOOST_TEST_MESSAGE(to_string(backend) << ": " << waits << " batched waits; " << s.backend().describe());
+  if (batches(s)) BOOST_TEST(waits > 0u);
+  else BOOST_TEST(waits == 0u);
+}
+
+// One client alone: its every request is the only thing the thread waits for, and no
+// batch may hold it, however long batch_wait is.
+BOOST_DATA_TEST_CASE(a_lone_client_is_never_held_for_a_batch, test::backends, backend) {
+  Scheduler s = scheduler_with(backend, 1s);
+  Listener l = listen_loopback();
+  Echoed echoed;
+  Clients client(l.local_address(), 1, 300);
+  s.block_on(serve(l, 1, echoed));
+  BOOST_TEST(client.join() == 1);
+  BOOST_TEST(echoed.bytes == 300 * kMsg);
+  BOOST_TEST(s.backend().counters().batched_waits == 0u);
+}
+
+// Sixteen clients go quiet after their round trips, connections open. The send of the
+// last reply starts a 30 ms timer, so the thread's next sleep (a batch wait on io_uring:
+// it was busy until then) has only that timer to end it, with batch_wait at 1 s. The
+// timer must end it on time.
+BOOST_DATA_TEST_CASE(a_timer_ends_a_batched_wait_on_time, test::backends, backend) {
+  Scheduler s = scheduler_with(backend, 1s);
+  Listener l = listen_loopback();
+  constexpr int kClients = 16, kRounds = 50;
+  Gate gate;
+  Clients clients(l.local_address(), kClients, kRounds, &gate);
+  std::uint64_t waits_during = 0;
+  Duration slept{};
+  auto timed = [&]() -> Task<void> {
+    const auto waits_before = s.backend().counters().batched_waits;
+    const auto start = Clock::now();
+    co_await sleep_for(30ms);
+    slept = Clock::now() - start;
+    waits_during = s.backend().counters().batched_waits - waits_before;
+    gate.release();
+  };
+  Echoed echoed;
+  echoed.expected = std::size_t{kClients} * kRounds * kMsg;
+  echoed.at_expected = [&] { s.spawn(timed()); };
+  s.block_on(serve(l, kClients, echoed));
+  BOOST_TEST(clients.join() == kClients);
+  BOOST_TEST(echoed.bytes == echoed.expected);
+  BOOST_TEST_MESSAGE(to_string(backend) << ": the 30 ms timer took "
+                                        << std::chrono::duration_cast<std::chrono::microseconds>(slept).count()
+                                        << " us; batched waits meanwhile: " << waits_during);
+  BOOST_TEST(slept >= 30ms);
+  BOOST_TEST(slept < 500ms);  // a batch wait that outlived the timer would take 1 s
+  if (batches(s)) BOOST_TEST(waits_during > 0u);
+  else BOOST_TEST(waits_during == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
