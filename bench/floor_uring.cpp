@@ -2,8 +2,9 @@
 // workloads, using everything the runtime is meant to use: a SINGLE_ISSUER|DEFER_TASKRUN
 // ring (kernel 6.1+; it drops flags on EINVAL), multishot accept, multishot recv into a
 // provided buffer ring (6.0+), and one send per batch of canned replies. No parsing:
-// each received piece is scanned for "\r\n\r\n". The "floor" that bench/run measures
-// hellepoll's io_uring backend against.
+// each received piece is scanned for "\r\n\r\n". Under load it sleeps for batches of
+// completions as the runtime does (min_wait_usec, kernel 6.12+; see batched_wait). The
+// "floor" that bench/run measures hellepoll's io_uring backend against.
 //
 //   build/bench/bench/floor_uring --port 8080      (SIGTERM or SIGINT stops it)
 #include <liburing.h>
@@ -49,7 +50,13 @@ struct Conn {
   bool done = false;  // EOF or error seen: close once nothing is in flight or owed
 };
 
+constexpr unsigned kMaxBatch = 16;         // as the runtime's batched waits
+constexpr unsigned kBatchWaitUs = 200;
+constexpr unsigned kFeatMinTimeout = 1u << 15;  // IORING_FEAT_MIN_TIMEOUT
+
 io_uring g_ring;
+bool g_min_wait = false;  // the kernel reads min_wait_usec
+std::size_t g_open = 0;   // connections open
 io_uring_buf_ring* g_bufs = nullptr;
 char* g_buf_mem = nullptr;
 int g_returned = 0;  // buffers given back since the last advance
@@ -93,6 +100,7 @@ void give_back(unsigned short bid) {
 void maybe_close(int fd, Conn& c) {
   if (!c.done || c.recv_armed || c.send_inflight || c.owed > 0) return;
   c = Conn{};
+  --g_open;
   io_uring_sqe* s = sqe();
   io_uring_prep_close(s, fd);
   io_uring_sqe_set_data64(s, tag(kClose, fd));
@@ -118,7 +126,10 @@ unsigned setup_ring() {
     p.flags = flags;
     p.cq_entries = 16384;  // several times the SQ: the CQ must never overflow
     int rc = io_uring_queue_init_params(4096, &g_ring, &p);
-    if (rc == 0) return flags;
+    if (rc == 0) {
+      g_min_wait = p.features & kFeatMinTimeout;
+      return flags;
+    }
     if (rc != -EINVAL) {
       std::fprintf(stderr, "floor_uring: io_uring_setup: %s\n", std::strerror(-rc));
       std::exit(1);
@@ -153,6 +164,23 @@ void setup_buffers() {
   g_returned = 0;
 }
 
+// Sleeps until `want` completions are there, or kBatchWaitUs has passed and one is (the
+// runtime's batched wait, UringBackend::submit_and_wait_batch): called right after a
+// submit that found nothing done.
+int batched_wait(unsigned want) {
+  __kernel_timespec ts{3600, 0};  // min_wait needs an overall limit to keep sleeping after it
+  struct {
+    __u64 sigmask;
+    __u32 sigmask_sz;
+    __u32 min_wait_usec;  // "pad" in liburing before 2.8
+    __u64 ts;
+  } arg{0, 0, kBatchWaitUs, reinterpret_cast<__u64>(&ts)};
+  static_assert(sizeof arg == sizeof(io_uring_getevents_arg));
+  const unsigned to_submit = IO_URING_READ_ONCE(*g_ring.sq.ktail) - IO_URING_READ_ONCE(*g_ring.sq.khead);
+  return io_uring_enter2(static_cast<unsigned>(g_ring.ring_fd), to_submit, want,
+                         IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,10 +202,11 @@ int main(int argc, char** argv) {
   // Blocking socket: io_uring only (a non-blocking listener makes accept spuriously EAGAIN).
   int lfd = listen_on(flags.port, "floor_uring", false);
   if (lfd < 0) return 1;
-  std::fprintf(stderr, "floor_uring: ring flags %s\n",
+  std::fprintf(stderr, "floor_uring: ring flags %s%s\n",
                (ring_flags & IORING_SETUP_DEFER_TASKRUN) ? "SINGLE_ISSUER|DEFER_TASKRUN|CQSIZE"
                : (ring_flags & IORING_SETUP_COOP_TASKRUN) ? "COOP_TASKRUN|CQSIZE"
-                                                          : "CQSIZE");
+                                                          : "CQSIZE",
+               g_min_wait ? "; batched waits up to 200 us" : "");
 
   arm_accept(lfd);
   io_uring_sqe* s = sqe();
@@ -185,8 +214,23 @@ int main(int argc, char** argv) {
   io_uring_sqe_set_data64(s, tag(kSignal, sfd));
 
   const Canned keep(kReply), closing(kCloseReply);
+  unsigned since_sleep = 0;  // completions since the last wait that could sleep
   for (;;) {
-    int rc = io_uring_submit_and_wait(&g_ring, 1);
+    // The runtime's rule: wait for as many as came since the last sleep, at most 16 and at
+    // most a quarter of the connections; first take what is done without sleeping.
+    const unsigned want = g_min_wait ? std::min<unsigned>(since_sleep, std::min<std::size_t>(g_open / 4, kMaxBatch)) : 0;
+    int rc;
+    if (want > 1) {
+      rc = io_uring_submit_and_get_events(&g_ring);
+      if (rc >= 0 && io_uring_cq_ready(&g_ring) == 0) {
+        since_sleep = 0;
+        rc = batched_wait(want);
+      }
+    } else {
+      since_sleep = 0;
+      rc = io_uring_submit_and_wait(&g_ring, 1);
+    }
+    if (rc == -ETIME) rc = 0;
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       std::fprintf(stderr, "floor_uring: submit_and_wait: %s\n", std::strerror(-rc));
       return 1;
@@ -211,6 +255,7 @@ int main(int argc, char** argv) {
             Conn& c = g_conns[res];
             c = Conn{};
             c.open = true;
+            ++g_open;
             c.canned = &keep;
             arm_recv(res, c);
           }
@@ -270,6 +315,7 @@ int main(int argc, char** argv) {
       }
     }
     io_uring_cq_advance(&g_ring, seen);
+    since_sleep = std::min(since_sleep + seen, kMaxBatch);
     if (g_returned) {
       io_uring_buf_ring_advance(g_bufs, g_returned);
       g_returned = 0;
