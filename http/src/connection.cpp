@@ -96,9 +96,10 @@ Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
 // in place; a connection idle for longer gives its buffers and parser storage back and
 // waits for readability alone, so thousands of idle connections cost little memory.
 Task<bool> Connection::wait_for_request(bool& timed_out) {
-  const TimePoint now = Clock::now();  // one clock read: on a VM each costs tens of ns
-  const Deadline idle_deadline{now + opts_.idle_timeout};
-  const Deadline fast{std::min(idle_deadline.at, now + opts_.idle_release_after)};
+  // One clock read (on a VM each costs tens of ns), and no `now` local: it would live in
+  // the frame of every idle connection.
+  const Deadline idle_deadline = Deadline::after(opts_.idle_timeout);
+  const Deadline fast{std::min(idle_deadline.at, idle_deadline.at - opts_.idle_timeout + opts_.idle_release_after)};
   if (co_await fill(fast, timed_out)) co_return true;
   if (!timed_out || idle_deadline.expired()) co_return false;
   release_memory();
