@@ -191,6 +191,8 @@ class ArithmeticTests(unittest.TestCase):
         self.assertEqual(hbench.fmt_ratio_spread([1.28, 1.09, 1.42]), "1.28x (1.09-1.42)")
         self.assertEqual(hbench.fmt_ratio_spread([1.5]), "1.50x")  # one round: no range to give
         self.assertEqual(hbench.fmt_ratio_spread([]), "-")
+        # a goal's median keeps three decimals: 1.4966 must not read as 1.50x beside a MISS
+        self.assertEqual(hbench.fmt_ratio_spread([1.4966, 1.26, 1.58], digits=3), "1.497x (1.26-1.58)")
 
     def _runs(self):
         mk = hbench.Run
@@ -218,7 +220,7 @@ class ArithmeticTests(unittest.TestCase):
             "idle_bytes_per_conn": 3000.0, "idle_conns": 19800, "task_rss_bytes": 170.0}})}
         self.assertEqual(goals["io_uring >= 1.5x nginx"].verdict, "PASS")
         # the median of rounds 1 and 2 (3.0 and 2.0), their range, and how many met 1.5x alone
-        self.assertEqual(goals["io_uring >= 1.5x nginx"].measured, "2.50x (2.00-3.00); 2 of 2 rounds meet it")
+        self.assertEqual(goals["io_uring >= 1.5x nginx"].measured, "2.500x (2.00-3.00); 2 of 2 rounds meet it")
         self.assertEqual(goals["io_uring >= 1.3x h2o"].verdict, "n/a")
         idle = [g for g in goals.values() if g.text.startswith("idle")][0]
         self.assertEqual((idle.verdict, idle.measured), ("MISS", "3,000 B"))
