@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   for (;;) {
     // The runtime's rule: wait for as many as came since the last sleep, at most 16 and at
     // most a quarter of the connections; first take what is done without sleeping.
-    const unsigned want = g_min_wait ? std::min<unsigned>(since_sleep, std::min<std::size_t>(g_open / 4, kMaxBatch)) : 0;
+    const unsigned want = g_min_wait ? static_cast<unsigned>(std::min<std::size_t>(since_sleep, g_open / 4)) : 0;
     int rc;
     if (want > 1) {
       rc = io_uring_submit_and_get_events(&g_ring);

@@ -351,6 +351,7 @@ void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
       throw std::system_error(-rc, std::generic_category(), "io_uring_enter");
   };
+  unsigned delivered = 0;
   if (timeout && timeout->count() == 0) {
     // Submit and collect what is done without sleeping (with DEFER_TASKRUN, completions
     // are only posted when we enter the kernel asking for events).
@@ -359,13 +360,12 @@ void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
     // Under load: what is done already is taken without sleeping; only when nothing is
     // does the thread sleep, and then for a batch.
     check(io_uring_submit_and_get_events(&ring_));
-    if (const unsigned n = reap()) {
-      since_sleep_ = std::min(since_sleep_ + n, kMaxBatch);
-      return;
+    delivered = reap();
+    if (delivered == 0) {
+      since_sleep_ = 0;
+      ++counters_.batched_waits;
+      check(submit_and_wait_batch(timeout, want));
     }
-    since_sleep_ = 0;
-    ++counters_.batched_waits;
-    check(submit_and_wait_batch(timeout, want));
   } else {
     __kernel_timespec ts{};
     if (timeout) {
@@ -376,7 +376,8 @@ void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
     since_sleep_ = 0;
     check(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr));
   }
-  since_sleep_ = std::min(since_sleep_ + reap(), kMaxBatch);  // only its size up to kMaxBatch matters
+  delivered += reap();
+  since_sleep_ = std::min(since_sleep_ + delivered, kMaxBatch);  // only its size up to kMaxBatch matters
 }
 
 // How many completions the next sleep should wait for: as many as came since the last
@@ -385,17 +386,16 @@ void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
 // holds their replies back, and the clients wait on us (lock-step). A lone client: 0.
 unsigned UringBackend::batch_size() const noexcept {
   if (!batch_wait_us_) return 0;
-  const auto quarter = static_cast<unsigned>(std::min<std::size_t>(streams_armed_ / 4, kMaxBatch));
-  return std::min(since_sleep_, quarter);
+  return static_cast<unsigned>(std::min<std::size_t>(since_sleep_, streams_armed_ / 4));  // since_sleep_ <= kMaxBatch
 }
 
 // Sleeps until `want` completions are there, or batch_wait has passed and at least one
 // is, or `timeout` ends (IORING_ENTER_EXT_ARG with min_wait_usec). Called by poll() right
-// after a submit that found nothing done. Why (bench/RESULTS.md,
-// "batched waits"): each wake-up is a context switch, which on this VM costs more than
-// several requests, and a thread woken for one completion often spins on the socket lock
-// the waking CPU still holds (perf: native_queued_spin_lock_slowpath under
-// lock_sock_nested, tcp_recvmsg, io_recv, __io_run_local_work).
+// after a submit that found nothing done. Why (bench/RESULTS.md, "batched waits"): each
+// wake-up is a context switch, which on this VM costs more than several requests, and a
+// thread woken for one completion often spins on the socket lock the waking CPU still
+// holds (perf: native_queued_spin_lock_slowpath under lock_sock_nested, tcp_recvmsg,
+// io_recv, __io_run_local_work).
 int UringBackend::submit_and_wait_batch(std::optional<std::chrono::nanoseconds> timeout, unsigned want) {
   using std::chrono::nanoseconds;
   const nanoseconds limit = timeout ? *timeout : std::chrono::hours(1);  // min_wait needs one
