@@ -4,10 +4,16 @@
 // epoll has no batched waits: the same cases run there, give the same results and count
 // none. On io_uring the cases check that the batched path really ran when the kernel
 // offers it (6.12+), and that it never ran when it does not.
+//
+// Whether a busy thread ends up sleeping for a batch depends on how arrivals happen to
+// coincide, so the cases make it certain: a burst of 16 NOPs completes in one poll, and
+// with 16 sockets being read the thread's next sleep is a batched one (batch_size: as many
+// as came since the last sleep, at most a quarter of the sockets).
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <barrier>
 #include <boost/test/unit_test.hpp>
 #include <condition_variable>
 #include <functional>
@@ -16,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "hellepoll/io.hpp"
 #include "hellepoll/net/listener.hpp"
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
@@ -57,15 +64,22 @@ struct Gate {
   }
 };
 
+// Where the clients pause together: once all have arrived, 20 ms pass before any goes on.
+struct Pause {
+  void operator()() noexcept { std::this_thread::sleep_for(20ms); }
+};
+using Halfway = std::barrier<Pause>;
+
 // A blocking client: `rounds` round trips of kMsg bytes, each tagged with the client and
-// the round, then (if given) waits at `gate`, then closes. True if every reply was
-// exactly what was sent.
-bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr) {
+// the round (pausing halfway at `halfway`, if given), then (if given) waits at `gate`,
+// then closes. True if every reply was exactly what was sent.
+bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr, Halfway* halfway = nullptr) {
   const int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   bool ok = fd >= 0 && ::connect(fd, to.data(), to.size()) == 0;
   timeval tv{20, 0};
   if (ok) ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (int r = 0; ok && r < rounds; ++r) {
+    if (halfway && r == rounds / 2) halfway->arrive_and_wait();
     std::string msg = std::to_string(id) + ":" + std::to_string(r) + ":";
     msg.resize(kMsg, static_cast<char>('a' + (id + r) % 26));
     ok = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
@@ -81,6 +95,14 @@ bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr) {
   if (gate) gate->wait();
   if (fd >= 0) ::close(fd);
   return ok;
+}
+
+// Sixteen operations that complete together, in one poll.
+Task<void> burst() {
+  auto one = []() -> Task<int> { co_return co_await io::nop(); };
+  std::vector<Task<int>> nops;
+  for (int i = 0; i < 16; ++i) nops.push_back(one());
+  co_await when_all(std::move(nops));
 }
 
 struct Echoed {
@@ -115,9 +137,10 @@ Task<void> serve(Listener& l, int clients, Echoed& echoed) {
 struct Clients {
   std::vector<std::thread> threads;
   std::vector<char> ok;
-  Clients(SocketAddress to, int n, int rounds, Gate* gate = nullptr) : ok(static_cast<std::size_t>(n), 0) {
+  Clients(SocketAddress to, int n, int rounds, Gate* gate = nullptr, Halfway* halfway = nullptr)
+      : ok(static_cast<std::size_t>(n), 0) {
     for (int i = 0; i < n; ++i)
-      threads.emplace_back([=, this] { ok[static_cast<std::size_t>(i)] = round_trips(to, i, rounds, gate); });
+      threads.emplace_back([=, this] { ok[static_cast<std::size_t>(i)] = round_trips(to, i, rounds, gate, halfway); });
   }
   int join() {
     for (auto& t : threads) t.join();
@@ -133,13 +156,20 @@ using namespace batch_wait_test;
 
 BOOST_AUTO_TEST_SUITE(batch_wait)
 
+// Sixteen clients doing round trips; halfway they all pause for 20 ms together. The reply
+// that completes the first half starts a burst, so the thread's sleep in that pause is a
+// batched one (on io_uring); the second half is served after it. Every reply must be
+// exactly what was sent.
 BOOST_DATA_TEST_CASE(sixteen_busy_clients_get_every_reply_and_the_thread_sleeps_for_batches, test::backends,
                      backend) {
   Scheduler s = scheduler_with(backend, 200us);
   Listener l = listen_loopback();
   constexpr int kClients = 16, kRounds = 300;
+  Halfway halfway(kClients);
   Echoed echoed;
-  Clients clients(l.local_address(), kClients, kRounds);
+  echoed.expected = std::size_t{kClients} * (kRounds / 2) * kMsg;
+  echoed.at_expected = [&] { s.spawn(burst()); };
+  Clients clients(l.local_address(), kClients, kRounds, nullptr, &halfway);
   s.block_on(serve(l, kClients, echoed));
   BOOST_TEST(clients.join() == kClients);
   BOOST_TEST(echoed.bytes == std::size_t{kClients} * kRounds * kMsg);
@@ -163,9 +193,9 @@ BOOST_DATA_TEST_CASE(a_lone_client_is_never_held_for_a_batch, test::backends, ba
 }
 
 // Sixteen clients go quiet after their round trips, connections open. The send of the
-// last reply starts a 30 ms timer, so the thread's next sleep (a batch wait on io_uring:
-// it was busy until then) has only that timer to end it, with batch_wait at 1 s. The
-// timer must end it on time.
+// last reply starts a burst and then a 30 ms timer, so the thread's next sleep (a batch
+// wait on io_uring) has only that timer to end it, with batch_wait at 1 s. The timer must
+// end it on time.
 BOOST_DATA_TEST_CASE(a_timer_ends_a_batched_wait_on_time, test::backends, backend) {
   Scheduler s = scheduler_with(backend, 1s);
   Listener l = listen_loopback();
@@ -175,6 +205,7 @@ BOOST_DATA_TEST_CASE(a_timer_ends_a_batched_wait_on_time, test::backends, backen
   std::uint64_t waits_during = 0;
   Duration slept{};
   auto timed = [&]() -> Task<void> {
+    co_await burst();
     const auto waits_before = s.backend().counters().batched_waits;
     const auto start = Clock::now();
     co_await sleep_for(30ms);
