@@ -96,9 +96,8 @@ Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
 // in place; a connection idle for longer gives its buffers and parser storage back and
 // waits for readability alone, so thousands of idle connections cost little memory.
 Task<bool> Connection::wait_for_request(bool& timed_out) {
-  // One clock read (on a VM each costs tens of ns), and no `now` local: it would live in
-  // the frame of every idle connection.
-  const Deadline idle_deadline = Deadline::after(opts_.idle_timeout);
+  // No `now` local: it would live in the frame of every idle connection.
+  const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);
   const Deadline fast{std::min(idle_deadline.at, idle_deadline.at - opts_.idle_timeout + opts_.idle_release_after)};
   if (co_await fill(fast, timed_out)) co_return true;
   if (!timed_out || idle_deadline.expired()) co_return false;
@@ -108,7 +107,7 @@ Task<bool> Connection::wait_for_request(bool& timed_out) {
     timed_out = r == -ETIMEDOUT;
     co_return false;
   }
-  co_return co_await fill(Deadline::after(opts_.header_timeout), timed_out);
+  co_return co_await fill(turn_deadline(opts_.header_timeout), timed_out);
 }
 
 void Connection::release_memory() noexcept {
@@ -179,7 +178,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     const std::size_t need = head_size + static_cast<std::size_t>(head.content_length);
     while (in_.size() < need) {
       in_.space(need - in_.size());
-      if (!co_await fill(Deadline::after(opts_.body_timeout), timed_out)) {
+      if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
         if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
         co_return Outcome::close;
       }
@@ -212,7 +211,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     // framing slack so a client cannot make us buffer without bound.
     if (body_wire_bytes_ > limit + 64 * 1024 + opts_.limits.max_trailer_bytes)
       co_return co_await respond_error(413, "request body larger than the limit");
-    if (!co_await fill(Deadline::after(opts_.body_timeout), timed_out)) {
+    if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
       if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
       co_return Outcome::close;
     }
@@ -334,7 +333,7 @@ Task<void> Connection::run() {
       bool got = co_await wait_for_request(timed_out);
       idle = false;
       if (!got) break;
-      header_deadline = Deadline::after(opts_.header_timeout);
+      header_deadline = turn_deadline(opts_.header_timeout);
     }
     ParseResult pr = parser().parse(in_.view());
     if (pr == ParseResult::NeedMore) {
@@ -365,7 +364,7 @@ Task<void> Connection::run() {
     }
     // Bound the memory a deep pipeline can make us hold.
     if (out_.size() > 64 * 1024 && !co_await flush()) break;
-    if (!in_.empty()) header_deadline = Deadline::after(opts_.header_timeout);
+    if (!in_.empty()) header_deadline = turn_deadline(opts_.header_timeout);
   }
   co_await stream_.close();
 }

@@ -29,8 +29,9 @@ Task<Result<void>> TcpStream::recv_exact(std::span<std::byte> buf, Deadline d) {
 }
 
 namespace {
-// The deadline for the next step of a *_all call: the caller's, or `stall` from now.
-Deadline next_step(Deadline d, Duration stall) { return stall == Duration::zero() ? d : Deadline::after(stall); }
+// The deadline for the next step of a *_all call: the caller's, or `stall` from now (this
+// turn's start: a step's timeout need not read the clock).
+Deadline next_step(Deadline d, Duration stall) { return stall == Duration::zero() ? d : turn_deadline(stall); }
 }  // namespace
 
 Task<Result<void>> TcpStream::send_all_steps(std::span<const std::byte> data, Deadline d, Duration stall, int flags) {

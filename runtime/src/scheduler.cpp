@@ -82,7 +82,8 @@ bool Scheduler::quiescent() const noexcept {
 
 void Scheduler::run_ready() {
   if (wake_pending_.load(std::memory_order_acquire)) run_posted();
-  if (!timers_.empty()) timers_.fire_expired(Clock::now());
+  turn_started_ = Clock::now();
+  if (!timers_.empty()) timers_.fire_expired(turn_started_);
 
   // Resume a snapshot of the ready queue: coroutines made ready meanwhile wait for the
   // next turn, so completions keep flowing even if some task keeps yielding.

@@ -132,4 +132,33 @@ BOOST_DATA_TEST_CASE(an_operation_with_a_deadline_times_out, test::backends, bac
   ::close(sv[1]);
 }
 
+// The loop reads the clock once per turn; turn_deadline counts from that reading, which
+// must move with every turn (a stale one would make every timeout early) and never run
+// ahead of the clock.
+BOOST_DATA_TEST_CASE(turn_deadlines_count_from_the_current_turn, test::backends, backend) {
+  Scheduler s(backend);
+  int fds[2];
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (backend == BackendKind::epoll ? SOCK_NONBLOCK : 0),
+                             0, fds) == 0);
+  s.block_on([](int fd) -> Task<void> {
+    Scheduler& sched = Scheduler::current();
+    const TimePoint first = sched.turn_started();
+    BOOST_TEST((first <= Clock::now()));
+    BOOST_TEST((turn_deadline(5s).at == first + 5s));
+    co_await sleep_for(20ms);
+    const TimePoint later = sched.turn_started();
+    BOOST_TEST((later - first >= 20ms));
+    BOOST_TEST((later <= Clock::now()));
+    // A deadline taken from it times out an operation no earlier than asked.
+    char buf[8];
+    const TimePoint turn = sched.turn_started();
+    const int r = co_await io::recv(fd, buf, sizeof buf, 0, turn_deadline(30ms));
+    BOOST_TEST(r == -ETIMEDOUT);
+    BOOST_TEST((Clock::now() >= turn + 30ms));
+  }(fds[0]));
+  s.backend().forget_fd(fds[0]);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -42,6 +42,10 @@ class Scheduler {
   Backend& backend() noexcept { return *backend_; }
   BackendKind backend_kind() const noexcept { return backend_->kind(); }
   TimerQueue& timers() noexcept { return timers_; }
+  // When the current turn of the loop began. The loop reads the clock once per turn;
+  // deadlines counted from here (turn_deadline) need no read of their own. On a VM a
+  // read costs ~28 ns, and a keep-alive request took three.
+  TimePoint turn_started() const noexcept { return turn_started_; }
 
   // Runs `task` detached: the scheduler owns it until it finishes; an exception that
   // escapes it is logged, not lost.
@@ -113,6 +117,7 @@ class Scheduler {
 
   std::unique_ptr<Backend> backend_;
   TimerQueue timers_;
+  TimePoint turn_started_ = Clock::now();
   std::vector<std::coroutine_handle<>> ready_;
   std::vector<std::coroutine_handle<>> running_;
   detail::DetachedList detached_;
@@ -124,6 +129,11 @@ class Scheduler {
   int inline_left_ = kInlineRun;
   std::size_t inline_bytes_left_ = kInlineBytes;
 };
+
+// `d` after the start of the current scheduler turn: for timeouts where the time a turn
+// has run so far (microseconds; a handler that computes for long delays its whole thread
+// anyway) does not matter. Deadline::after(d) reads the clock.
+inline Deadline turn_deadline(Duration d) { return Deadline::at_time(Scheduler::current().turn_started() + d); }
 
 // Detaches `task` onto the current thread's scheduler.
 inline void spawn(Task<void> task) { Scheduler::current().spawn(std::move(task)); }
