@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Paired A/B of servers that run side by side: all start at once pinned to CPU 0 (an
+unloaded server costs nothing), and wrk (CPU 1) loads them in turn, a short run each, the
+order flipping every round. On this VM the speed of the machine drifts by 2x over tens of
+seconds; short paired runs put A and B in the same phase, and the ratio is taken per
+round before the median. Server CPU is utime+stime from /proc/PID/stat.
+
+  bench/ab_pair.py --rounds 20 --seconds 2 -c256 \\
+      'A=build/a/examples/hello --backend uring --access-log off --port {port}' \\
+      'B=build/b/examples/hello --backend uring --access-log off --port {port}'
+
+Prints each round's requests per server CPU-second, then per contender the medians of
+that, of req/s and of wrk's p50/p99 latency, and per contender after the first the median
+of its per-round ratio to the first.
+"""
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+def ms(text: str) -> float:
+    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3), ("m", 6e4)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    raise ValueError(text)
+
+
+def wrk(port: int, conns: int, seconds: int, extra: list[str]) -> tuple[int, float, float]:
+    """Requests, p50 and p99 latency (ms) of one wrk run."""
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", *extra,
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 30).stdout
+    requests, lat = None, {}
+    for line in out.splitlines():
+        words = line.split()
+        if "requests in" in line:
+            requests = int(words[0])
+        elif len(words) == 2 and words[0] in ("50%", "99%"):
+            lat[words[0]] = ms(words[1])
+    if requests is None or len(lat) != 2:
+        raise RuntimeError("no request count or latency in wrk output:\n" + out)
+    return requests, lat["50%"], lat["99%"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("servers", nargs="+", help="LABEL=COMMAND, {port} replaced by the server's port")
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--seconds", type=int, default=2, help="wrk run per server per round (whole seconds: wrk takes no fractions)")
+    ap.add_argument("-c", "--conns", type=int, default=256)
+    ap.add_argument("--base-port", type=int, default=18400)
+    ap.add_argument("wrk_args", nargs=argparse.REMAINDER, help="after --: more wrk arguments")
+    a = ap.parse_args()
+    extra = a.wrk_args[1:] if a.wrk_args[:1] == ["--"] else a.wrk_args
+    procs = []
+    labels = []
+    try:
+        for i, spec in enumerate(a.servers):
+            label, cmd = spec.split("=", 1)
+            port = a.base_port + i
+            p = subprocess.Popen(["taskset", "-c", "0", *shlex.split(cmd.replace("{port}", str(port)))],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append((label, p, port))
+            labels.append(label)
+        time.sleep(0.5)
+        for label, p, port in procs:
+            if p.poll() is not None:
+                raise SystemExit(f"{label} exited at start")
+            wrk(port, a.conns, 1, extra)  # warm: connections, caches
+        per = {label: [] for label in labels}
+        rps = {label: [] for label in labels}
+        p50 = {label: [] for label in labels}
+        p99 = {label: [] for label in labels}
+        ratios = {label: [] for label in labels[1:]}
+        for r in range(a.rounds):
+            order = procs if r % 2 == 0 else procs[::-1]
+            got = {}
+            for label, p, port in order:
+                t0 = cpu_ticks(p.pid)
+                n, l50, l99 = wrk(port, a.conns, a.seconds, extra)
+                t1 = cpu_ticks(p.pid)
+                got[label] = n * TICK / max(t1 - t0, 1)
+                per[label].append(got[label])
+                rps[label].append(n / a.seconds)
+                p50[label].append(l50)
+                p99[label].append(l99)
+            for label in labels[1:]:
+                ratios[label].append(got[label] / got[labels[0]])
+            print(f"round {r + 1:2d}: " + "  ".join(f"{label} {got[label]:9,.0f}" for label in labels), flush=True)
+        print(f"\nrequests per server CPU-second, c{a.conns}, {a.rounds} rounds of {a.seconds} s, median:")
+        for label in labels:
+            print(f"  {label}: {statistics.median(per[label]):,.0f}   (req/s {statistics.median(rps[label]):,.0f},"
+                  f" p50 {statistics.median(p50[label]):.2f} ms, p99 {statistics.median(p99[label]):.2f} ms)")
+        for label in labels[1:]:
+            rs = sorted(ratios[label])
+            print(f"  {label}/{labels[0]}: median {statistics.median(rs):.3f} "
+                  f"(quartiles {rs[len(rs) // 4]:.3f}-{rs[(3 * len(rs)) // 4]:.3f})")
+    finally:
+        for _, p, _ in procs:
+            p.terminate()
+        for _, p, _ in procs:
+            p.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
