@@ -11,7 +11,7 @@ round before the median. Server CPU is utime+stime from /proc/PID/stat.
 
 Prints each round's requests per server CPU-second, then per contender the medians of
 that, of req/s and of wrk's p50/p99 latency, and per contender after the first the median
-of its per-round ratio to the first.
+of its per-round ratios to the first (requests per CPU-second, and req/s).
 """
 import argparse
 import os
@@ -37,10 +37,10 @@ def ms(text: str) -> float:
     raise ValueError(text)
 
 
-def wrk(port: int, conns: int, seconds: int, extra: list[str]) -> tuple[int, float, float]:
+def wrk(port: int, conns: int, seconds: int, extra: list[str], path: str = "/") -> tuple[int, float, float]:
     """Requests, p50 and p99 latency (ms) of one wrk run."""
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", *extra,
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 30).stdout
+                          f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 30).stdout
     requests, lat = None, {}
     for line in out.splitlines():
         words = line.split()
@@ -60,6 +60,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=2, help="wrk run per server per round (whole seconds: wrk takes no fractions)")
     ap.add_argument("-c", "--conns", type=int, default=256)
     ap.add_argument("--base-port", type=int, default=18400)
+    ap.add_argument("--path", default="/", help="what wrk asks for (default /)")
     ap.add_argument("wrk_args", nargs=argparse.REMAINDER, help="after --: more wrk arguments")
     a = ap.parse_args()
     extra = a.wrk_args[1:] if a.wrk_args[:1] == ["--"] else a.wrk_args
@@ -77,18 +78,19 @@ def main() -> int:
         for label, p, port in procs:
             if p.poll() is not None:
                 raise SystemExit(f"{label} exited at start")
-            wrk(port, a.conns, 1, extra)  # warm: connections, caches
+            wrk(port, a.conns, 1, extra, a.path)  # warm: connections, caches
         per = {label: [] for label in labels}
         rps = {label: [] for label in labels}
         p50 = {label: [] for label in labels}
         p99 = {label: [] for label in labels}
         ratios = {label: [] for label in labels[1:]}
+        rps_ratios = {label: [] for label in labels[1:]}
         for r in range(a.rounds):
             order = procs if r % 2 == 0 else procs[::-1]
             got = {}
             for label, p, port in order:
                 t0 = cpu_ticks(p.pid)
-                n, l50, l99 = wrk(port, a.conns, a.seconds, extra)
+                n, l50, l99 = wrk(port, a.conns, a.seconds, extra, a.path)
                 t1 = cpu_ticks(p.pid)
                 got[label] = n * TICK / max(t1 - t0, 1)
                 per[label].append(got[label])
@@ -97,15 +99,17 @@ def main() -> int:
                 p99[label].append(l99)
             for label in labels[1:]:
                 ratios[label].append(got[label] / got[labels[0]])
+                rps_ratios[label].append(rps[label][-1] / rps[labels[0]][-1])
             print(f"round {r + 1:2d}: " + "  ".join(f"{label} {got[label]:9,.0f}" for label in labels), flush=True)
         print(f"\nrequests per server CPU-second, c{a.conns}, {a.rounds} rounds of {a.seconds} s, median:")
         for label in labels:
             print(f"  {label}: {statistics.median(per[label]):,.0f}   (req/s {statistics.median(rps[label]):,.0f},"
                   f" p50 {statistics.median(p50[label]):.2f} ms, p99 {statistics.median(p99[label]):.2f} ms)")
         for label in labels[1:]:
-            rs = sorted(ratios[label])
+            rs, qs = sorted(ratios[label]), sorted(rps_ratios[label])
             print(f"  {label}/{labels[0]}: median {statistics.median(rs):.3f} "
-                  f"(quartiles {rs[len(rs) // 4]:.3f}-{rs[(3 * len(rs)) // 4]:.3f})")
+                  f"(quartiles {rs[len(rs) // 4]:.3f}-{rs[(3 * len(rs)) // 4]:.3f}); "
+                  f"req/s {statistics.median(qs):.3f} ({qs[len(qs) // 4]:.3f}-{qs[(3 * len(qs)) // 4]:.3f})")
     finally:
         for _, p, _ in procs:
             p.terminate()
