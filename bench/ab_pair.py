@@ -41,6 +41,11 @@ def wrk(port: int, conns: int, seconds: int, extra: list[str], path: str = "/") 
     """Requests, p50 and p99 latency (ms) of one wrk run."""
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", *extra,
                           f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 30).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> tuple[int, float, float]:
+    """Requests, p50 and p99 (ms) from `wrk --latency` output."""
     requests, lat = None, {}
     for line in out.splitlines():
         words = line.split()

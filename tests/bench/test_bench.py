@@ -15,6 +15,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import ab_pair  # noqa: E402
 import hbench  # noqa: E402
 
 WRK_PLAIN = """Running 3s test @ http://127.0.0.1:18080/
@@ -383,6 +384,33 @@ def read_exactly(sock, n, timeout=5.0):
 
 
 REQ = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n"
+
+
+class AbPairTests(unittest.TestCase):
+    """bench/ab_pair.py: what it reads from wrk and from /proc."""
+
+    def test_wrk_figures(self):
+        self.assertEqual(ab_pair.parse_wrk(WRK_PLAIN), (272853, 1.04, 9.45))
+
+    def test_latency_units(self):
+        self.assertAlmostEqual(ab_pair.ms("812.00us"), 0.812)
+        self.assertAlmostEqual(ab_pair.ms("2.63ms"), 2.63)
+        self.assertAlmostEqual(ab_pair.ms("1.02s"), 1020.0)
+        with self.assertRaises(ValueError):
+            ab_pair.ms("12")
+
+    def test_output_without_latency_is_refused(self):
+        with self.assertRaises(RuntimeError):
+            ab_pair.parse_wrk("  272853 requests in 3.05s, 38.77MB read\n")
+
+    def test_cpu_ticks_are_this_process_user_plus_system_time(self):
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:  # burn some CPU so the figure is not 0
+            pass
+        t = os.times()
+        ticks = ab_pair.cpu_ticks(os.getpid())
+        self.assertAlmostEqual(ticks / ab_pair.TICK, t.user + t.system, delta=0.05)
+        self.assertGreater(ticks, 0)
 
 
 class FloorServerMixin:
