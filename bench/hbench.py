@@ -3,9 +3,9 @@
 Builds hellepoll in release mode, starts each contender (hellepoll on io_uring and on
 epoll, nginx, h2o, and the two floor servers of bench/), drives it with wrk, and reports
 what the server itself spent: requests per second of server CPU time, with the server
-pinned to one core and wrk to the other, contenders interleaved round by round, medians
-and within-run ratios. Then memory at scale (idle connections, sleeping tasks) and a
-perf profile of the hot path. Writes a markdown table, a PNG chart and the raw CSV.
+pinned to one core and wrk to the other, contenders interleaved round by round (every
+other round in reverse), medians and within-run ratios. Then memory at scale (idle
+connections, sleeping tasks) and a perf profile of the hot path. Writes a markdown table, a PNG chart and the raw CSV.
 
 The functions above the "running things" line are pure and are tested by
 tests/bench/test_bench.py; the timing itself is not.
@@ -83,6 +83,13 @@ WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 def contenders_for(workload: Workload, chosen: list[str]) -> list[str]:
     """The floors only do the hello workloads."""
     return [c for c in chosen if workload.kind == "hello" or not c.startswith("floor_")]
+
+
+def round_order(contenders: list[str], round_no: int) -> list[str]:
+    """Odd rounds run the contenders in the given order, even rounds in reverse: the
+    machine's speed drifts within a round too, and a fixed order would hand the same
+    contender the same part of every round."""
+    return list(contenders) if round_no % 2 == 1 else list(reversed(contenders))
 
 
 def human_size(n: int) -> str:
@@ -824,7 +831,7 @@ class Bench:
     def comparison(self) -> None:
         for rnd in range(1, self.a.rounds + 1):
             for w in self.a.workloads:
-                for c in contenders_for(w, self.a.contenders):
+                for c in round_order(contenders_for(w, self.a.contenders), rnd):
                     if c in ("uring", "epoll") and w.kind == "file" and self.fileserver is None:
                         continue
                     run = self.measure(rnd, w, c)
@@ -994,7 +1001,8 @@ class Bench:
         elapsed = time.monotonic() - self.started
         parts = [
             f"Run of {m['date']} ({mode} mode: {self.a.rounds} round(s) of {self.a.duration} s per run after "
-            f"{self.a.warmup} s of warm-up, contenders interleaved; {elapsed / 60:.1f} min in all)  ",
+            f"{self.a.warmup} s of warm-up, contenders interleaved, every other round in reverse; "
+            f"{elapsed / 60:.1f} min in all)  ",
             f"Machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}; commit {m['commit']}  ",
             f"Server pinned to CPU {self.a.server_cpu}, `wrk -t1` to CPU {self.a.client_cpu}; "
             f"medians over rounds, ratios are medians of same-round ratios, with their range over the rounds in brackets. " + "; ".join(m["versions"]),

@@ -254,6 +254,15 @@ class ArithmeticTests(unittest.TestCase):
         self.assertEqual(hbench.parse_result_line("nothing"), {})
 
 
+class RoundOrderTests(unittest.TestCase):
+    def test_every_other_round_runs_the_contenders_in_reverse(self):
+        cs = ["uring", "epoll", "nginx"]
+        self.assertEqual(hbench.round_order(cs, 1), ["uring", "epoll", "nginx"])
+        self.assertEqual(hbench.round_order(cs, 2), ["nginx", "epoll", "uring"])
+        self.assertEqual(hbench.round_order(cs, 3), ["uring", "epoll", "nginx"])
+        self.assertEqual(cs, ["uring", "epoll", "nginx"])  # the caller's list is left alone
+
+
 class WrkOutputTests(unittest.TestCase):
     def test_plain_run(self):
         w = hbench.parse_wrk(WRK_PLAIN)
