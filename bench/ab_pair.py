@@ -30,6 +30,20 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
 
 
+def machine() -> str:
+    """CPU model, count and kernel: what the figures were measured on."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, kernel {os.uname().release}"
+
+
 def ms(text: str) -> float:
     for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3), ("m", 6e4)):
         if text.endswith(unit):
@@ -106,7 +120,9 @@ def main() -> int:
                 ratios[label].append(got[label] / got[labels[0]])
                 rps_ratios[label].append(rps[label][-1] / rps[labels[0]][-1])
             print(f"round {r + 1:2d}: " + "  ".join(f"{label} {got[label]:9,.0f}" for label in labels), flush=True)
-        print(f"\nrequests per server CPU-second, c{a.conns}, {a.rounds} rounds of {a.seconds} s, median:")
+        print(f"\n{machine()}, server on CPU 0, wrk on CPU 1")
+        print(f"rerun: {' '.join(shlex.quote(x) for x in sys.argv)}")
+        print(f"requests per server CPU-second, c{a.conns}, {a.rounds} rounds of {a.seconds} s, median:")
         for label in labels:
             print(f"  {label}: {statistics.median(per[label]):,.0f}   (req/s {statistics.median(rps[label]):,.0f},"
                   f" p50 {statistics.median(p50[label]):.2f} ms, p99 {statistics.median(p99[label]):.2f} ms)")

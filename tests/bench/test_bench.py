@@ -412,6 +412,9 @@ class AbPairTests(unittest.TestCase):
         with self.assertRaises(RuntimeError):
             ab_pair.parse_wrk("  272853 requests in 3.05s, 38.77MB read\n")
 
+    def test_machine_names_the_kernel(self):
+        self.assertIn(os.uname().release, ab_pair.machine())
+
     def test_cpu_ticks_are_this_process_user_plus_system_time(self):
         deadline = time.process_time() + 0.3
         while time.process_time() < deadline:  # burn some CPU so the figure is not 0
