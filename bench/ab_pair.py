@@ -21,34 +21,19 @@ import subprocess
 import sys
 import time
 
-TICK = os.sysconf("SC_CLK_TCK")
+import hbench  # bench/run's parsers of /proc and of wrk's output
+
+TICK = hbench.CLK_TCK
 
 
 def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    """utime+stime of `pid` and its children (nginx's master and worker), in clock ticks."""
+    return sum(hbench.tree_cpu_ticks(hbench.proc_tree(pid)))
 
 
 def machine() -> str:
     """CPU model, count and kernel: what the figures were measured on."""
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs, kernel {os.uname().release}"
-
-
-def ms(text: str) -> float:
-    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3), ("m", 6e4)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * scale
-    raise ValueError(text)
+    return f"{hbench.cpu_model()}, {os.cpu_count()} CPUs, kernel {os.uname().release}"
 
 
 def wrk(port: int, conns: int, seconds: int, extra: list[str], path: str = "/") -> tuple[int, float, float]:
@@ -60,16 +45,14 @@ def wrk(port: int, conns: int, seconds: int, extra: list[str], path: str = "/") 
 
 def parse_wrk(out: str) -> tuple[int, float, float]:
     """Requests, p50 and p99 (ms) from `wrk --latency` output."""
-    requests, lat = None, {}
-    for line in out.splitlines():
-        words = line.split()
-        if "requests in" in line:
-            requests = int(words[0])
-        elif len(words) == 2 and words[0] in ("50%", "99%"):
-            lat[words[0]] = ms(words[1])
-    if requests is None or len(lat) != 2:
-        raise RuntimeError("no request count or latency in wrk output:\n" + out)
-    return requests, lat["50%"], lat["99%"]
+    try:
+        w = hbench.parse_wrk(out)
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
+    lat = w["latency_ms"]
+    if 50.0 not in lat or 99.0 not in lat:
+        raise RuntimeError("no p50/p99 latency in wrk output:\n" + out)
+    return w["requests"], lat[50.0], lat[99.0]
 
 
 def main() -> int:

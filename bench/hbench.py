@@ -5,7 +5,8 @@ epoll, nginx, h2o, and the two floor servers of bench/), drives it with wrk, and
 what the server itself spent: requests per second of server CPU time, with the server
 pinned to one core and wrk to the other, contenders interleaved round by round (every
 other round in reverse), medians and within-run ratios. Then memory at scale (idle
-connections, sleeping tasks) and a perf profile of the hot path. Writes a markdown table, a PNG chart and the raw CSV.
+connections, sleeping tasks) and a perf profile of the hot path. Writes a markdown
+table, a PNG chart and the raw CSV.
 
 The functions above the "running things" line are pure and are tested by
 tests/bench/test_bench.py; the timing itself is not.
@@ -180,6 +181,15 @@ def stat_ppid(line: str) -> int:
 def cpu_seconds(before: tuple[int, int], after: tuple[int, int], clk_tck: int) -> float:
     """Server CPU time between two (utime, stime) samples, in seconds."""
     return ((after[0] - before[0]) + (after[1] - before[1])) / clk_tck
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown" if it has none)."""
+    try:
+        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+    except OSError:
+        return "unknown"
+    return m.group(1).strip() if m else "unknown"
 
 
 def parse_status_kib(text: str, key: str) -> int | None:
@@ -969,12 +979,7 @@ class Bench:
 
     # ------------------------------------------------------------------ report
     def machine(self) -> dict:
-        cpu = "unknown"
-        try:
-            m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-            cpu = m.group(1).strip() if m else cpu
-        except OSError:
-            pass
+        cpu = cpu_model()
         commit = sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"
         status = sh(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]).stdout.splitlines()
         # This run's own outputs (profiles are written before this) do not make the code dirty.

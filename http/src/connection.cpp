@@ -98,7 +98,7 @@ Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
 Task<bool> Connection::wait_for_request(bool& timed_out) {
   // No `now` local: it would live in the frame of every idle connection.
   const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);
-  const Deadline fast{std::min(idle_deadline.at, idle_deadline.at - opts_.idle_timeout + opts_.idle_release_after)};
+  const Deadline fast{std::min(idle_deadline.at, turn_deadline(opts_.idle_release_after).at)};
   if (co_await fill(fast, timed_out)) co_return true;
   if (!timed_out || idle_deadline.expired()) co_return false;
   release_memory();
