@@ -48,8 +48,28 @@ class Connection : public ServerThread::Tracked {
   Task<void> run();
 
  private:
-  Task<bool> fill(Deadline deadline, bool& timed_out);
-  Task<bool> wait_for_request(bool& timed_out);
+  // Reads more input into in_; `co_await fill(...)` is true when bytes came, false on EOF,
+  // error or timeout (timed_out says which). An awaitable, not a coroutine: the wait
+  // between keep-alive requests allocates no frame and touches only the connection.
+  struct Fill {
+    ReusableOp::Awaiter read;
+    Connection& c;
+    bool& timed_out;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) { return read.await_suspend(h); }
+    bool await_resume() noexcept {
+      const int n = read.await_resume();
+      timed_out = n == -ETIMEDOUT;
+      if (n <= 0) return false;
+      c.in_.commit(static_cast<std::size_t>(n));
+      return true;
+    }
+  };
+  Fill fill(Deadline deadline, bool& timed_out) {
+    const auto space = in_.space();
+    return Fill{io_.recv(fd, space.data(), space.size(), deadline), *this, timed_out};
+  }
+  Task<bool> wait_idle(Deadline idle_deadline, bool& timed_out);
   void release_memory() noexcept;
   // Sends out_. more_follows: the file body comes next (MSG_MORE: the head rides in the
   // first full segment instead of going out alone, as nginx's TCP_CORK does; sent alone
@@ -61,6 +81,7 @@ class Connection : public ServerThread::Tracked {
   Task<void> linger();
 
   TcpStream stream_;
+  ReusableOp io_;  // the connection's reads, writes and idle poll: one at a time
   ServerThread& thread_;
   const ServerOptions& opts_;
   // Created on demand: a long-idle connection gives its storage back (see wait_for_request).
@@ -78,31 +99,12 @@ class Connection : public ServerThread::Tracked {
   std::uint64_t served_ = 0;         // requests answered on this connection
 };
 
-// Reads more input. False on EOF, error or timeout (timed_out says which).
-Task<bool> Connection::fill(Deadline deadline, bool& timed_out) {
-  timed_out = false;
-  auto space = in_.space();
-  auto n = co_await stream_.recv(space, deadline);
-  if (!n) {
-    timed_out = n.error() == std::errc::timed_out;
-    co_return false;
-  }
-  if (*n == 0) co_return false;
-  in_.commit(*n);
-  co_return true;
-}
-
-// Between requests. Most keep-alive requests follow soon, so first wait with the buffer
-// in place; a connection idle for longer gives its buffers and parser storage back and
-// waits for readability alone, so thousands of idle connections cost little memory.
-Task<bool> Connection::wait_for_request(bool& timed_out) {
-  // No `now` local: it would live in the frame of every idle connection.
-  const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);
-  const Deadline fast{std::min(idle_deadline.at, turn_deadline(opts_.idle_release_after).at)};
-  if (co_await fill(fast, timed_out)) co_return true;
-  if (!timed_out || idle_deadline.expired()) co_return false;
+// A connection that stayed idle past idle_release_after gives its buffers and parser
+// storage back and waits for readability alone, so thousands of idle connections cost
+// little memory; then reads the request that ended the wait.
+Task<bool> Connection::wait_idle(Deadline idle_deadline, bool& timed_out) {
   release_memory();
-  int r = co_await io::poll_read(fd, idle_deadline);
+  const int r = co_await io_.poll_read(fd, idle_deadline);
   if (r < 0) {
     timed_out = r == -ETIMEDOUT;
     co_return false;
@@ -125,11 +127,23 @@ void Connection::release_memory() noexcept {
 }
 
 Task<bool> Connection::flush(bool more_follows) {
-  if (out_.empty()) co_return true;
-  auto r = co_await stream_.send_all(out_, opts_.write_timeout, more_follows ? MSG_MORE : 0);
+  const int flags = more_follows ? MSG_MORE : 0;
+  bool ok = true;
+  // write_timeout bounds each wait for room, not the whole send: a slow reader that keeps
+  // reading is not cut off (TcpStream::send_all with a stall limit does the same).
+  for (std::size_t sent = 0; sent < out_.size();) {
+    const Deadline step = opts_.write_timeout == Duration::zero() ? Deadline::never()
+                                                                  : turn_deadline(opts_.write_timeout);
+    const int n = co_await io_.send(fd, out_.data() + sent, out_.size() - sent, flags, step);
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
   out_.clear();
   if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
-  co_return static_cast<bool>(r);
+  co_return ok;
 }
 
 Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
@@ -330,7 +344,12 @@ Task<void> Connection::run() {
       // Only a connection that has been answered counts as idle for drain(), which shuts
       // idle ones down: a fresh one may have its first request already in flight.
       idle = served_ > 0;
-      bool got = co_await wait_for_request(timed_out);
+      // Most keep-alive requests follow soon: wait with the buffer in place first (inline:
+      // no frame per request); a connection idle for longer goes to wait_idle.
+      const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);
+      const Deadline fast{std::min(idle_deadline.at, turn_deadline(opts_.idle_release_after).at)};
+      bool got = co_await fill(fast, timed_out);
+      if (!got && timed_out && !idle_deadline.expired()) got = co_await wait_idle(idle_deadline, timed_out);
       idle = false;
       if (!got) break;
       header_deadline = turn_deadline(opts_.header_timeout);

@@ -55,6 +55,17 @@ class OpAwaitable : protected Operation, private TimerNode {
  protected:
   // Lets wrappers fill in the operation's arguments.
   Operation& op() noexcept { return *this; }
+  // Starts over as a fresh operation (ReusableOp): only once the last one has completed.
+  void reset(OpCode op_code, int op_fd, Deadline deadline) noexcept {
+    assert(!in_flight_ && !TimerNode::armed());
+    op() = Operation{};
+    code = op_code;
+    fd = op_fd;
+    on_complete = &OpAwaitable::completed;
+    deadline_ = deadline;
+    result_ = 0;
+    timed_out_ = false;
+  }
 
  private:
   // What a finished operation moved through a socket or file, for the scheduler's budget.
@@ -87,6 +98,43 @@ class OpAwaitable : protected Operation, private TimerNode {
 #ifndef NDEBUG
   bool in_flight_ = false;
 #endif
+};
+
+// One operation at a time, its state kept in a long-lived object (a connection) and used
+// again for the next, so a hot loop's waits need no coroutine frame of their own and touch
+// the same few cache lines each time:
+//   int n = co_await op.recv(fd, buf, len, deadline);   // later: op.send(...), op.poll_read(...)
+// Results as io::recv and friends. The object must outlive the operation in flight.
+class ReusableOp : private OpAwaitable {
+ public:
+  // What co_await sees: a reference to the operation (the object itself stays put).
+  struct Awaiter {
+    ReusableOp& op;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) { return op.OpAwaitable::await_suspend(h); }
+    int await_resume() const noexcept { return op.OpAwaitable::await_resume(); }
+  };
+
+  ReusableOp() noexcept : OpAwaitable(OpCode::nop, -1) {}
+  Awaiter recv(int fd, void* buf, std::size_t len, Deadline d = {}) noexcept {
+    return with_buffer(OpCode::recv, fd, buf, len, 0, d);
+  }
+  Awaiter send(int fd, const void* buf, std::size_t len, int flags = 0, Deadline d = {}) noexcept {
+    return with_buffer(OpCode::send, fd, buf, len, static_cast<std::uint32_t>(flags), d);
+  }
+  Awaiter poll_read(int fd, Deadline d = {}) noexcept {
+    reset(OpCode::poll_read, fd, d);
+    return {*this};
+  }
+
+ private:
+  Awaiter with_buffer(OpCode c, int fd, const void* buf, std::size_t len, std::uint32_t flags, Deadline d) noexcept {
+    reset(c, fd, d);
+    op().ptr = const_cast<void*>(buf);
+    op().len = len;
+    op().flags = flags;
+    return {*this};
+  }
 };
 
 namespace io {

@@ -1,0 +1,101 @@
+// ReusableOp: one operation object used for recv, send and poll_read in turn on the same
+// socket, on both backends, including after a timeout and after the peer closes.
+#include <sys/socket.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "hellepoll/io.hpp"
+#include "hellepoll/net/listener.hpp"
+#include "hellepoll/scheduler.hpp"
+#include "hellepoll/sleep.hpp"
+#include "support/backends.hpp"
+#include "support/loopback.hpp"
+
+using namespace hellepoll;
+using namespace std::chrono_literals;
+using test::listen_loopback;
+
+namespace {
+
+// The peer: waits, says "ping", reads "pong", waits, says "bye", closes.
+Task<void> peer(Listener& l) {
+  auto c = co_await l.accept(Deadline::after(5s));
+  if (!c) co_return;
+  co_await sleep_for(200ms);  // past the first recv's deadline
+  (void)co_await c->send_all(std::string_view("ping"), Deadline::after(5s));
+  char buf[4];
+  (void)co_await c->recv_exact(std::as_writable_bytes(std::span(buf)), Deadline::after(5s));
+  co_await sleep_for(50ms);
+  (void)co_await c->send_all(std::string_view(buf, 4) == "pong" ? "bye" : "bad", Deadline::after(5s));
+  co_await c->close();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(reusable_op)
+
+BOOST_DATA_TEST_CASE(one_op_does_recv_send_and_poll_in_turn_and_survives_a_timeout, test::backends, backend) {
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  s.spawn(peer(l));
+  auto results = s.block_on([](SocketAddress to) -> Task<std::vector<std::string>> {
+    std::vector<std::string> got;
+    auto c = co_await TcpStream::connect(to, Deadline::after(5s));
+    BOOST_REQUIRE(c);
+    ReusableOp op;
+    char buf[16];
+    int n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(50ms));
+    got.push_back(n == -ETIMEDOUT ? "timed out" : "recv " + std::to_string(n));
+    n = co_await op.poll_read(c->fd(), Deadline::after(5s));
+    got.push_back("poll " + std::to_string(n));
+    n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
+    got.push_back(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "recv " + std::to_string(n));
+    n = co_await op.send(c->fd(), "pong", 4, 0, Deadline::after(5s));
+    got.push_back("sent " + std::to_string(n));
+    n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
+    got.push_back(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "recv " + std::to_string(n));
+    n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
+    got.push_back("recv " + std::to_string(n));  // the peer closed: 0
+    co_await c->close();
+    co_return got;
+  }(l.local_address()));
+  const std::vector<std::string> want{"timed out", "poll 0", "ping", "sent 4", "bye", "recv 0"};
+  BOOST_TEST(results == want, boost::test_tools::per_element());
+}
+
+BOOST_DATA_TEST_CASE(a_send_that_times_out_leaves_the_op_usable_for_a_recv, test::backends, backend) {
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  s.spawn([](Listener& listener) -> Task<void> {
+    auto c = co_await listener.accept(Deadline::after(5s));
+    if (!c) co_return;
+    co_await sleep_for(500ms);  // never reads; speaks once the client's send gave up
+    (void)co_await c->send_all(std::string_view("late"), Deadline::after(5s));
+    co_await sleep_for(2s);
+  }(l));
+  auto [sent, timed_out, late] = s.block_on([](SocketAddress to) -> Task<std::tuple<std::size_t, bool, std::string>> {
+    auto c = co_await TcpStream::connect(to, Deadline::after(5s));
+    BOOST_REQUIRE(c);
+    ReusableOp op;
+    const std::string lots(1 << 20, 'z');
+    std::size_t total = 0;
+    int n = 0;
+    for (int i = 0; i < 4096; ++i) {  // until both socket buffers are full and a send waits
+      n = co_await op.send(c->fd(), lots.data(), lots.size(), 0, Deadline::after(100ms));
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+    }
+    char buf[8];
+    const int r = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
+    co_await c->close();
+    co_return std::tuple{total, n == -ETIMEDOUT, r > 0 ? std::string(buf, static_cast<std::size_t>(r)) : "recv " + std::to_string(r)};
+  }(l.local_address()));
+  BOOST_TEST(sent > 0u);
+  BOOST_TEST(timed_out);
+  BOOST_TEST(late == "late");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
