@@ -1,5 +1,6 @@
 // ReusableOp: one operation object used for recv, send and poll_read in turn on the same
-// socket, on both backends, including after a timeout and after the peer closes.
+// socket, on both backends, including after a timeout and after the peer closes; and its
+// deadline timer, which stays armed between operations, firing for the right one.
 #include <sys/socket.h>
 
 #include <boost/test/unit_test.hpp>
@@ -96,6 +97,49 @@ BOOST_DATA_TEST_CASE(a_send_that_times_out_leaves_the_op_usable_for_a_recv, test
   BOOST_TEST(sent > 0u);
   BOOST_TEST(timed_out);
   BOOST_TEST(late == "late");
+}
+
+double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The timer kept from a short deadline must not cut a later, longer wait short; a later,
+// shorter deadline must still be kept; a kept timer firing while nothing waits is harmless.
+BOOST_DATA_TEST_CASE(the_kept_timer_honours_each_operations_own_deadline, test::backends, backend) {
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  s.spawn([](Listener& listener) -> Task<void> {
+    auto c = co_await listener.accept(Deadline::after(5s));
+    if (!c) co_return;
+    co_await sleep_for(20ms);  // the client's first recv waits (and arms its timer)
+    (void)co_await c->send_all(std::string_view("a"), Deadline::after(5s));
+    co_await sleep_for(300ms);  // past the first recv's 100 ms
+    (void)co_await c->send_all(std::string_view("b"), Deadline::after(5s));
+    co_await sleep_for(1200ms);  // meanwhile the client's 50 ms wait times out
+    (void)co_await c->send_all(std::string_view("c"), Deadline::after(5s));
+    co_await sleep_for(2s);
+  }(l));
+  auto got = s.block_on([](SocketAddress to) -> Task<std::vector<std::string>> {
+    std::vector<std::string> got;
+    auto c = co_await TcpStream::connect(to, Deadline::after(5s));
+    BOOST_REQUIRE(c);
+    ReusableOp op;
+    char buf[8];
+    auto say = [&](int n) { return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "result " + std::to_string(n); };
+    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(100ms))));  // "a" after 20 ms
+    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(2s))));     // "b" after 300 ms
+    const auto start = Clock::now();
+    const int n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(50ms));  // earlier than the kept timer
+    const auto took = Clock::now() - start;
+    got.push_back(n == -ETIMEDOUT && took >= 50ms && took < 1s ? "timed out on time"
+                                                                : say(n) + " after " + std::to_string(ms(took)) + " ms");
+    const auto c_deadline = Deadline::after(1500ms);  // "c" comes about 1150 ms from now
+    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, c_deadline)));
+    co_await sleep_until(c_deadline.at + 300ms);  // the timer kept for "c" fires: nothing waits
+    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(20ms))));
+    co_await c->close();
+    co_return got;
+  }(l.local_address()));
+  const std::vector<std::string> want{"a", "b", "timed out on time", "c", "result -110"};
+  BOOST_TEST(got == want, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,7 +31,7 @@ class OpAwaitable : protected Operation, private TimerNode {
   OpAwaitable(const OpAwaitable&) = delete;
   OpAwaitable& operator=(const OpAwaitable&) = delete;
   ~OpAwaitable() {
-    assert(!in_flight_ && "an operation's frame was destroyed while the kernel held it");
+    assert(!waiting_ && "an operation's frame was destroyed while the kernel held it");
     if (TimerNode::armed()) Scheduler::current().timers().disarm(*this);
   }
 
@@ -44,10 +44,8 @@ class OpAwaitable : protected Operation, private TimerNode {
       s.schedule(h);  // finished, but this task has had its turn: others run first
       return true;
     }
-#ifndef NDEBUG
-    in_flight_ = true;
-#endif
-    if (!deadline_.is_never()) s.timers().arm(*this, deadline_.at, &OpAwaitable::deadline_passed);
+    waiting_ = true;
+    if (!deadline_.is_never()) arm_deadline(s);
     return true;
   }
   int await_resume() const noexcept { return result_; }
@@ -56,8 +54,9 @@ class OpAwaitable : protected Operation, private TimerNode {
   // Lets wrappers fill in the operation's arguments.
   Operation& op() noexcept { return *this; }
   // Starts over as a fresh operation (ReusableOp): only once the last one has completed.
+  // The deadline timer stays as it is (keep_timer_).
   void reset(OpCode op_code, int op_fd, Deadline deadline) noexcept {
-    assert(!in_flight_ && !TimerNode::armed());
+    assert(!waiting_);
     op() = Operation{};
     code = op_code;
     fd = op_fd;
@@ -76,17 +75,30 @@ class OpAwaitable : protected Operation, private TimerNode {
   }
   static void completed(Operation& o, int res, std::uint32_t) noexcept {
     auto& self = static_cast<OpAwaitable&>(o);
-#ifndef NDEBUG
-    self.in_flight_ = false;
-#endif
+    self.waiting_ = false;
     Scheduler& s = Scheduler::current();
-    if (self.TimerNode::armed()) s.timers().disarm(self);
+    if (!self.keep_timer_ && self.TimerNode::armed()) s.timers().disarm(self);
     self.result_ = (self.timed_out_ && res == -ECANCELED) ? -ETIMEDOUT : res;
     s.schedule(self.waiter_);
+  }
+  void arm_deadline(Scheduler& s) {
+    // A kept timer that fires no later than this deadline stays: deadline_passed looks at
+    // the deadline of whatever operation is waiting then.
+    if (keep_timer_ && TimerNode::armed() && TimerNode::when <= deadline_.at) return;
+    s.timers().arm(*this, deadline_.at, &OpAwaitable::deadline_passed);
   }
   static void deadline_passed(TimerNode& n, bool scheduler_stopping) noexcept {
     if (scheduler_stopping) return;  // the scheduler cancels every operation itself
     auto& self = static_cast<OpAwaitable&>(n);
+    if (self.keep_timer_) {
+      // Armed for an earlier operation: nothing waits, the one waiting has no limit, or
+      // its deadline is later (re-armed for it; the clock is read only on this rare path).
+      if (!self.waiting_ || self.deadline_.is_never()) return;
+      if (!self.deadline_.expired()) {
+        Scheduler::current().timers().arm(self, self.deadline_.at, &OpAwaitable::deadline_passed);
+        return;
+      }
+    }
     self.timed_out_ = true;
     Scheduler::current().backend().cancel(self);
   }
@@ -95,16 +107,23 @@ class OpAwaitable : protected Operation, private TimerNode {
   Deadline deadline_;
   int result_ = 0;
   bool timed_out_ = false;
-#ifndef NDEBUG
-  bool in_flight_ = false;
-#endif
+  bool waiting_ = false;  // started and not yet completed
+
+ protected:
+  // ReusableOp: the deadline timer is not taken out of the heap when an operation ends.
+  // Most operations end long before their deadline, so the next one usually finds the
+  // timer armed no later than its own deadline and leaves it (no heap work per
+  // operation); when it fires early it re-arms for the deadline of the one waiting.
+  bool keep_timer_ = false;
 };
 
 // One operation at a time, its state kept in a long-lived object (a connection) and used
 // again for the next, so a hot loop's waits need no coroutine frame of their own and touch
 // the same few cache lines each time:
 //   int n = co_await op.recv(fd, buf, len, deadline);   // later: op.send(...), op.poll_read(...)
-// Results as io::recv and friends. The object must outlive the operation in flight.
+// Results as io::recv and friends. The object must outlive the operation in flight. Its
+// deadline timer stays armed between operations (see keep_timer_): a wait that ends
+// before its deadline costs no timer-heap work.
 class ReusableOp : private OpAwaitable {
  public:
   // What co_await sees: a reference to the operation (the object itself stays put).
@@ -115,7 +134,7 @@ class ReusableOp : private OpAwaitable {
     int await_resume() const noexcept { return op.OpAwaitable::await_resume(); }
   };
 
-  ReusableOp() noexcept : OpAwaitable(OpCode::nop, -1) {}
+  ReusableOp() noexcept : OpAwaitable(OpCode::nop, -1) { keep_timer_ = true; }
   Awaiter recv(int fd, void* buf, std::size_t len, Deadline d = {}) noexcept {
     return with_buffer(OpCode::recv, fd, buf, len, 0, d);
   }
