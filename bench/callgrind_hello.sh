@@ -8,11 +8,14 @@
 #   bench/callgrind_hello.sh build/bench uring 64 1 100   # keep-alive, one at a time
 # Prints the total and per-request count and leaves the profile (uncompressed names, so the
 # dump taken mid-run is readable on its own) for `callgrind_annotate --inclusive=yes`.
+# CALLGRIND_OPTS adds valgrind options, e.g. simulated cache misses per request (the dump is
+# taken mid-run, so this works on io_uring, unlike cachegrind, which writes only at exit):
+#   CALLGRIND_OPTS="--cache-sim=yes --LL=524288,8,64" bench/callgrind_hello.sh build/bench uring 256 1 40
 set -euo pipefail
 dir=$1 backend=${2:-uring} conns=${3:-16} depth=${4:-16} rounds=${5:-40}
 port=18131
 out=$(mktemp -d /tmp/hellepoll-callgrind.XXXXXX)
-valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$out/callgrind.out" \
+valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --compress-strings=no --callgrind-out-file="$out/callgrind.out" \
   "$dir/examples/hello" --port $port --backend "$backend" --access-log off >/dev/null 2>"$out/valgrind.log" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
