@@ -84,7 +84,7 @@ class Connection : public ServerThread::Tracked {
   ReusableOp io_;  // the connection's reads, writes and idle poll: one at a time
   ServerThread& thread_;
   const ServerOptions& opts_;
-  // Created on demand: a long-idle connection gives its storage back (see wait_for_request).
+  // Created on demand: a long-idle connection gives its storage back (see wait_idle).
   RequestParser& parser() {
     if (!parser_slot_) parser_slot_.emplace(opts_.limits, &parser_memory_);
     return *parser_slot_;
