@@ -1,12 +1,11 @@
 #include "hellepoll/http/response.hpp"
 
-#include <unistd.h>
-
 #include <stdexcept>
 #include <utility>
 
 #include "hellepoll/http/parse_error.hpp"
 #include "hellepoll/http/status.hpp"
+#include "hellepoll/io.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -55,7 +54,7 @@ Response& Response::operator=(Response&& o) noexcept {
 }
 
 Response::~Response() {
-  if (file_.fd >= 0) ::close(file_.fd);
+  if (file_.fd >= 0) io::close_detached(file_.fd);
 }
 
 Response Response::text(std::string body, int status) {
@@ -123,7 +122,7 @@ const std::string& Response::file_trailer() const noexcept {
 }
 
 Response& Response::file(FileBody f) noexcept {
-  if (file_.fd >= 0 && file_.fd != f.fd) ::close(file_.fd);
+  if (file_.fd >= 0 && file_.fd != f.fd) io::close_detached(file_.fd);
   file_ = f;
   return *this;
 }

@@ -339,6 +339,22 @@ void UringBackend::wake_completed(Operation& op, int, std::uint32_t) noexcept {
   static_cast<UringBackend*>(op.ptr2)->wake_armed_ = false;
 }
 
+// The close rides in the next submission instead of costing a system call of its own
+// (1.6 us for the least syscall on the PVM VM the benchmarks run on); its completion is
+// ignored. A file's close runs inline at submission (io_uring punts only files with a
+// flush method, which local filesystems' regular files lack). A scheduler going away
+// submits what is queued (cancel_all); after that, closes happen at once.
+void UringBackend::close_detached(int fd) noexcept {
+  forget_fd(fd);
+  io_uring_sqe* sqe = shutting_down_ ? nullptr : next_sqe();
+  if (!sqe) {
+    ::close(fd);
+    return;
+  }
+  io_uring_prep_close(sqe, fd);
+  io_uring_sqe_set_data64(sqe, ignored);
+}
+
 void UringBackend::wake() noexcept {
   std::uint64_t one = 1;
   [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);

@@ -32,6 +32,7 @@ class UringBackend final : public Backend {
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
   void forget_fd(int fd) noexcept override;
+  void close_detached(int fd) noexcept override;
 
   unsigned setup_flags() const noexcept { return setup_flags_; }
   BackendCounters counters() const noexcept override { return counters_; }

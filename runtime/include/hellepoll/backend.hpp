@@ -1,6 +1,8 @@
 // The one seam between the portable runtime and the kernel.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +86,12 @@ class Backend {
   virtual std::size_t in_flight() const noexcept = 0;
   // Forget what the backend knows about `fd` before it is closed synchronously.
   virtual void forget_fd(int fd) noexcept = 0;
+  // Closes `fd`, which nothing else uses any more, without waiting for the result (see
+  // io::close_detached). The default closes it at once.
+  virtual void close_detached(int fd) noexcept {
+    forget_fd(fd);
+    ::close(fd);
+  }
   virtual BackendCounters counters() const noexcept { return {}; }
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
@@ -243,6 +244,13 @@ struct FdOp : OpAwaitable {
 };
 inline FdOp shutdown(int fd, int how) { return FdOp(OpCode::shutdown, fd, static_cast<std::uint32_t>(how)); }
 inline FdOp close(int fd) { return FdOp(OpCode::close, fd, 0); }
+// Closes `fd` without waiting for the result: on io_uring the close goes out with the next
+// batch of submissions instead of costing a system call of its own; elsewhere, and off a
+// scheduler's thread, at once. For a descriptor nothing refers to any more (a served file).
+inline void close_detached(int fd) noexcept {
+  if (Scheduler* s = Scheduler::current_or_null()) s->backend().close_detached(fd);
+  else ::close(fd);
+}
 inline FdOp fsync(int fd, bool data_only = false) { return FdOp(OpCode::fsync, fd, data_only ? 1u : 0u); }
 
 struct PathOp : OpAwaitable {
