@@ -12,14 +12,14 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/millis.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
+using test::ms;
 
 namespace {
-
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 Task<Result<TcpStream>> accept_once(Listener& l, Deadline d) { co_return co_await l.accept(d); }
 

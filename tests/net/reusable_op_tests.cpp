@@ -14,12 +14,19 @@
 #include "hellepoll/sleep.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/millis.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
+using test::ms;
 
 namespace {
+
+// What a recv gave: its bytes, or "recv N" for EOF (0) and errors (-errno).
+std::string received(const char* buf, int n) {
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "recv " + std::to_string(n);
+}
 
 // The peer: waits, says "ping", reads "pong", waits, says "bye", closes.
 Task<void> peer(Listener& l) {
@@ -53,13 +60,13 @@ BOOST_DATA_TEST_CASE(one_op_does_recv_send_and_poll_in_turn_and_survives_a_timeo
     n = co_await op.poll_read(c->fd(), Deadline::after(5s));
     got.push_back("poll " + std::to_string(n));
     n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
-    got.push_back(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "recv " + std::to_string(n));
+    got.push_back(received(buf, n));
     n = co_await op.send(c->fd(), "pong", 4, 0, Deadline::after(5s));
     got.push_back("sent " + std::to_string(n));
     n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
-    got.push_back(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "recv " + std::to_string(n));
+    got.push_back(received(buf, n));
     n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
-    got.push_back("recv " + std::to_string(n));  // the peer closed: 0
+    got.push_back(received(buf, n));  // the peer closed: "recv 0"
     co_await c->close();
     co_return got;
   }(l.local_address()));
@@ -92,14 +99,12 @@ BOOST_DATA_TEST_CASE(a_send_that_times_out_leaves_the_op_usable_for_a_recv, test
     char buf[8];
     const int r = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(5s));
     co_await c->close();
-    co_return std::tuple{total, n == -ETIMEDOUT, r > 0 ? std::string(buf, static_cast<std::size_t>(r)) : "recv " + std::to_string(r)};
+    co_return std::tuple{total, n == -ETIMEDOUT, received(buf, r)};
   }(l.local_address()));
   BOOST_TEST(sent > 0u);
   BOOST_TEST(timed_out);
   BOOST_TEST(late == "late");
 }
-
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // The timer kept from a short deadline must not cut a later, longer wait short; a later,
 // shorter deadline must still be kept; a kept timer firing while nothing waits is harmless.
@@ -123,22 +128,21 @@ BOOST_DATA_TEST_CASE(the_kept_timer_honours_each_operations_own_deadline, test::
     BOOST_REQUIRE(c);
     ReusableOp op;
     char buf[8];
-    auto say = [&](int n) { return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "result " + std::to_string(n); };
-    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(100ms))));  // "a" after 20 ms
-    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(2s))));     // "b" after 300 ms
+    got.push_back(received(buf, co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(100ms))));  // "a" after 20 ms
+    got.push_back(received(buf, co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(2s))));     // "b" after 300 ms
     const auto start = Clock::now();
     const int n = co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(50ms));  // earlier than the kept timer
     const auto took = Clock::now() - start;
     got.push_back(n == -ETIMEDOUT && took >= 50ms && took < 1s ? "timed out on time"
-                                                                : say(n) + " after " + std::to_string(ms(took)) + " ms");
+                                                                : received(buf, n) + " after " + std::to_string(ms(took)) + " ms");
     const auto c_deadline = Deadline::after(1500ms);  // "c" comes about 1150 ms from now
-    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, c_deadline)));
+    got.push_back(received(buf, co_await op.recv(c->fd(), buf, sizeof buf, c_deadline)));
     co_await sleep_until(c_deadline.at + 300ms);  // the timer kept for "c" fires: nothing waits
-    got.push_back(say(co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(20ms))));
+    got.push_back(received(buf, co_await op.recv(c->fd(), buf, sizeof buf, Deadline::after(20ms))));
     co_await c->close();
     co_return got;
   }(l.local_address()));
-  const std::vector<std::string> want{"a", "b", "timed out on time", "c", "result -110"};
+  const std::vector<std::string> want{"a", "b", "timed out on time", "c", "recv -110"};
   BOOST_TEST(got == want, boost::test_tools::per_element());
 }
 

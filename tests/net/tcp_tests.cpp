@@ -14,11 +14,13 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/millis.hpp"
 #include "support/process.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
+using test::ms;
 
 namespace {
 
@@ -78,8 +80,6 @@ Task<std::string> echo_client(SocketAddress to, int id) {
 Task<void> wait_for(const int* counter, int target) {
   for (auto give_up = Clock::now() + 20s; *counter < target && Clock::now() < give_up;) co_await sleep_for(1ms);
 }
-
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Closes with RST instead of FIN: SO_LINGER {on, 0 s}, then close.
 void reset(TcpStream& c) {
