@@ -239,12 +239,13 @@ def parse_wrk(text: str) -> dict:
     if len(dist) == 2:
         for pct, value in re.findall(r"^\s+(\d+(?:\.\d+)?)%\s+([0-9.]+(?:us|ms|s|m|h))\s*$", dist[1], re.M):
             out["latency_ms"][float(pct)] = parse_time(value) * 1e3
-        # wrk 4.1 prints a high percentile as 0.00us when pipelining overflows its
-        # histogram: a percentile below a lower one is no figure at all.
+        # wrk 4.1 prints percentiles as 0.00us when pipelining overflows its histogram
+        # (every one of them, some rounds): no reply comes back in 0 us, and a percentile
+        # below a lower one is no figure at all.
         top = 0.0
         for pct in sorted(out["latency_ms"]):
             v = out["latency_ms"][pct]
-            if v < top:
+            if v <= 0.0 or v < top:
                 del out["latency_ms"][pct]
             else:
                 top = v

@@ -63,6 +63,9 @@ Requests/sec: 1626073.38
 Transfer/sec:    201.60MB
 """
 
+# ... and in some rounds every percentile is 0.00us.
+WRK_PIPELINED_ALL_ZERO = WRK_PIPELINED.replace("0.95ms", "0.00us").replace("1.37ms", "0.00us").replace("1.77ms", "0.00us")
+
 
 class ArgumentTests(unittest.TestCase):
     def test_defaults_are_the_full_run(self):
@@ -293,6 +296,11 @@ class WrkOutputTests(unittest.TestCase):
         w = hbench.parse_wrk(WRK_PIPELINED)
         self.assertNotIn(99.0, w["latency_ms"])
         self.assertAlmostEqual(w["latency_ms"][90.0], 1.77)
+
+    def test_pipelined_all_zero_percentiles_are_dropped(self):
+        w = hbench.parse_wrk(WRK_PIPELINED_ALL_ZERO)
+        self.assertEqual(w["latency_ms"], {})
+        self.assertEqual(w["requests"], 1651632)
 
     def test_units(self):
         self.assertAlmostEqual(hbench.parse_time("250.00us"), 250e-6)
