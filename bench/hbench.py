@@ -1031,9 +1031,9 @@ class Bench:
                 parts += [f"{key}:", "", "```", text, "```", ""]
         failed = [r for r in self.runs if r.error]
         notes = list(self.notes)
-        if any(s.p99_ms is None and s.p50_ms is not None for s in summary.values()):
-            notes.append("A p99 of '-' is one wrk 4.1 printed as 0.00us (its histogram overflows under "
-                         "pipelining at these rates): no figure rather than a wrong one.")
+        if any(s.rps and (s.p50_ms is None or s.p99_ms is None) for s in summary.values()):
+            notes.append("A p50 or p99 of '-' is one wrk 4.1 printed as 0.00us in every round (its "
+                         "histogram overflows under pipelining at these rates): no figure rather than a wrong one.")
         if failed:
             notes.append(f"{len(failed)} run(s) failed: " + "; ".join(
                 f"{r.workload}/{r.contender}: {r.error}" for r in failed[:6]))
