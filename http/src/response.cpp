@@ -53,8 +53,16 @@ Response& Response::operator=(Response&& o) noexcept {
   return *this;
 }
 
+void release_file(int fd, SharedFd* shared) noexcept {
+  if (shared) {
+    if (--shared->users > 0) return;
+    delete shared;
+  }
+  if (fd >= 0) io::close_detached(fd);
+}
+
 Response::~Response() {
-  if (file_.fd >= 0) io::close_detached(file_.fd);
+  if (file_.fd >= 0) release_file(file_.fd, file_.shared);
 }
 
 Response Response::text(std::string body, int status) {
@@ -122,13 +130,13 @@ const std::string& Response::file_trailer() const noexcept {
 }
 
 Response& Response::file(FileBody f) noexcept {
-  if (file_.fd >= 0 && file_.fd != f.fd) io::close_detached(file_.fd);
+  if (file_.fd >= 0 && (file_.fd != f.fd || file_.shared != f.shared)) release_file(file_.fd, file_.shared);
   file_ = f;
   return *this;
 }
 
-Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer) {
-  file(FileBody{fd, 0, 0});
+Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer, SharedFd* shared) {
+  file(FileBody{fd, 0, 0, shared});
   Extras& e = extras();
   e.parts = std::move(parts);
   e.trailer = std::move(trailer);

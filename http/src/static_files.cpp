@@ -1,8 +1,6 @@
 #include "hellepoll/http/static_files.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +17,8 @@
 #include "hellepoll/http/range.hpp"
 #include "hellepoll/io.hpp"
 #include "hellepoll/log.hpp"
+#include "directory_listing.hpp"
+#include "shared_open.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -31,49 +31,26 @@ struct Root {
   }
 };
 
-// Closes an fd unless it was handed over to a response.
-struct OwnedFd {
+// Holds an opened file until it is handed over to a response; lets go of it otherwise.
+struct OwnedFile {
   int fd = -1;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
+  SharedFd* shared = nullptr;
+  OwnedFile() = default;
+  explicit OwnedFile(const OpenedFile& f) : fd(f.fd), shared(f.shared) {}
+  OwnedFile(const OwnedFile&) = delete;
+  OwnedFile& operator=(const OwnedFile&) = delete;
+  ~OwnedFile() { reset(); }
+  void reset() noexcept {
+    if (fd >= 0) release_file(fd, shared);
+    fd = -1;
+    shared = nullptr;
   }
-  int release() { return std::exchange(fd, -1); }
+  // The range [offset, offset + length) of the file as a response body, which owns it now.
+  FileBody release(std::uint64_t offset, std::uint64_t length) noexcept {
+    FileBody body{std::exchange(fd, -1), offset, length, std::exchange(shared, nullptr)};
+    return body;
+  }
 };
-
-struct FileInfo {
-  int fd = -1;
-  struct statx st {};
-  int error = 0;  // -errno
-};
-
-// Opens `rel` (relative to the root; "" is the root itself) so that the kernel refuses
-// any escape: ".." and absolute or outward symlinks fail with EXDEV.
-Task<FileInfo> open_beneath(int root_fd, std::string rel) {
-  FileInfo info;
-  if (rel.empty()) rel = ".";
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: never hang on a FIFO
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  int fd = co_await io::openat2(root_fd, rel.c_str(), &how);
-  if (fd < 0) {
-    info.error = fd;
-    co_return info;
-  }
-  info.fd = fd;
-  // The inode is in memory once the file is open, so stat'ing the fd cannot wait for the
-  // disk: a direct call is cheaper than io_uring's statx (always punted to a worker) or a
-  // trip through the epoll file pool.
-  int r = ::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &info.st) == 0 ? 0 : -errno;
-  if (r < 0) {
-    ::close(fd);
-    info.fd = -1;
-    info.error = r;
-    co_return info;
-  }
-  // The O_NONBLOCK stays: reads ignore it (the io_uring backend clears it itself on the
-  // first read that finds the file's bytes not cached).
-  co_return info;
-}
 
 Response not_found() { return Response::error(404, "no such file"); }
 
@@ -88,33 +65,6 @@ Response open_error(int err, std::string_view path) {
   if (err == -EACCES || err == -EPERM) return Response::error(403, "permission denied");
   log(LogLevel::warn, "static: cannot open {}: {}", path, std::error_code(-err, std::system_category()).message());
   return Response::error(500, "cannot open the file");
-}
-
-std::string listing_page(int dir_fd, std::string_view url_path) {
-  std::vector<std::pair<std::string, bool>> entries;  // name, is_dir
-  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
-      entries.emplace_back(std::move(name), e->d_type == DT_DIR);
-    }
-    ::closedir(d);
-  } else if (dup >= 0) {
-    ::close(dup);
-  }
-  std::sort(entries.begin(), entries.end());
-  std::string title = html_escape(url_path);
-  std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
-                     "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
-  if (url_path != "/") html += "<li><a href=\"../\">../</a></li>\n";
-  for (const auto& [name, is_dir] : entries) {
-    std::string shown = html_escape(name) + (is_dir ? "/" : "");
-    html += "<li><a href=\"" + html_escape(percent_encode_path_segment(name)) + (is_dir ? "/" : "") + "\">" + shown +
-            "</a></li>\n";
-  }
-  html += "</ul></body></html>\n";
-  return html;
 }
 
 // The canonical URL path of `rel` (a normalised relative path): each segment
@@ -153,9 +103,9 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
     log(LogLevel::warn, "static: refused request path {}", req.path());
     co_return Response::error(403, "this path is not allowed");
   }
-  FileInfo file = co_await open_beneath(root->fd, norm->rel);
+  OpenedFile file = co_await open_shared(root->fd, norm->rel);
   if (file.fd < 0) co_return open_error(file.error, req.path());
-  OwnedFd owned{file.fd};
+  OwnedFile owned(file);
   std::string rel = norm->rel;
 
   if (S_ISDIR(file.st.stx_mode)) {
@@ -170,14 +120,16 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
       co_return r;
     }
     std::string index_rel = rel.empty() ? root->options.index_file : rel + "/" + root->options.index_file;
-    FileInfo index = co_await open_beneath(root->fd, index_rel);
+    OpenedFile index = co_await open_shared(root->fd, index_rel);
+    OwnedFile owned_index(index);
     if (index.fd >= 0 && S_ISREG(index.st.stx_mode)) {
-      ::close(owned.release());
-      owned.fd = index.fd;
+      owned.reset();
+      std::swap(owned.fd, owned_index.fd);
+      std::swap(owned.shared, owned_index.shared);
       file = index;
       rel = index_rel;
     } else {
-      if (index.fd >= 0) ::close(index.fd);
+      owned_index.reset();
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
       co_return Response::html(listing_page(file.fd, url_path_of(rel, true)));
     }
@@ -235,7 +187,7 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
       if (ranges.size() == 1) {
         ContentRangeBuffer cr;
         r.header("Content-Range", format_content_range(cr, ranges[0], size));
-        r.file(FileBody{owned.release(), ranges[0].first, ranges[0].length()});
+        r.file(owned.release(ranges[0].first, ranges[0].length()));
         co_return r;
       }
       const std::string boundary = make_boundary(size ^ static_cast<std::uint64_t>(mtime) ^ ranges.size());
@@ -244,11 +196,12 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
       for (const ByteRange& br : ranges)
         parts.push_back({multipart_part_header(boundary, type, br, size), br.first, br.length()});
       r.content_type("multipart/byteranges; boundary=" + boundary);
-      r.file_parts(owned.release(), std::move(parts), multipart_close(boundary));
+      const FileBody whole = owned.release(0, 0);
+      r.file_parts(whole.fd, std::move(parts), multipart_close(boundary), whole.shared);
       co_return r;
     }
   }
-  r.file(FileBody{owned.release(), 0, size});
+  r.file(owned.release(0, size));
   co_return r;
 }
 

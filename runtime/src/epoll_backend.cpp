@@ -119,6 +119,7 @@ void EpollBackend::park(Operation& op, bool reader) {
 }
 
 bool EpollBackend::submit(Operation& op, int& inline_result) {
+  ++submission_epoch_;  // every operation starts at once
   op.backend_state = idle;
   op.next = nullptr;
   if (is_file_op(op.code)) {

@@ -143,6 +143,7 @@ io_uring_sqe* UringBackend::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe) return sqe;
   // A full SQ is an expected state: hand the batch to the kernel and take a fresh slot.
+  ++submission_epoch_;
   io_uring_submit(&ring_);
   return io_uring_get_sqe(&ring_);
 }
@@ -323,6 +324,7 @@ void UringBackend::cancel_all() {
   if (!sqe) return;
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
   io_uring_sqe_set_data64(sqe, ignored);
+  ++submission_epoch_;
   io_uring_submit(&ring_);
 }
 
@@ -361,6 +363,7 @@ void UringBackend::wake() noexcept {
 }
 
 void UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
+  ++submission_epoch_;  // whatever was queued goes to the kernel now
   flush_waiting();
   arm_wake();
   auto check = [](int rc) {

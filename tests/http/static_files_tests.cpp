@@ -248,6 +248,32 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
   });
 }
 
+// Requests for one file that arrive together, which on io_uring may share its open
+// (shared_open.hpp; shared_open_tests makes them share for certain): each gets the whole
+// file, the index or a full listing.
+BOOST_DATA_TEST_CASE(requests_that_arrive_together_each_get_the_whole_file, test::backends, backend) {
+  Site site;
+  Router with_listing = router_for(site, true);
+  with_server(backend, with_listing, test_options(), [&](SocketAddress at) -> Task<void> {
+    const std::pair<std::string, std::string> cases[] = {
+        {"/small.txt", site.small}, {"/one.bin", site.mib}, {"/dir/", "<p>index</p>"}, {"/noindex/", ""}};
+    for (const auto& [path, body] : cases) {
+      std::vector<Client> clients;
+      for (int i = 0; i < 8; ++i) clients.push_back(co_await Client::connect(at));
+      for (Client& c : clients) co_await c.send(get(path));  // all sent before any is read
+      for (Client& c : clients) {
+        RawResponse r = co_await c.read_response(false, 20s);
+        BOOST_TEST(r.status == 200, path);
+        if (path == "/noindex/") {
+          BOOST_TEST(r.body.find("a &lt;b&gt;&amp;.txt") != std::string::npos, r.body);
+        } else {
+          BOOST_TEST((r.body == body), path << ": " << r.body.size() << " bytes");
+        }
+      }
+    }
+  });
+}
+
 BOOST_DATA_TEST_CASE(a_directory_redirect_never_leaves_the_site, test::backends, backend) {
   Site site;
   fs::create_directories(site.root / "evil.example");

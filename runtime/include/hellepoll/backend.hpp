@@ -93,6 +93,17 @@ class Backend {
     ::close(fd);
   }
   virtual BackendCounters counters() const noexcept { return {}; }
+
+  // Changes whenever operations started so far may have reached the kernel: two
+  // operations started under the same value reach it together, after both were started.
+  // io_uring queues operations until the loop's next submit (or a full queue); epoll
+  // starts each one at once, so every start changes it. Lets requests that came in
+  // together share one operation without any of them seeing an older result than its own
+  // would have been (see http's shared open).
+  std::uint64_t submission_epoch() const noexcept { return submission_epoch_; }
+
+ protected:
+  std::uint64_t submission_epoch_ = 0;
 };
 
 // Creates the backend for `kind`. For auto_detect, probes io_uring and falls back to

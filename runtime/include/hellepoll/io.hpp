@@ -251,6 +251,12 @@ inline void close_detached(int fd) noexcept {
   if (Scheduler* s = Scheduler::current_or_null()) s->backend().close_detached(fd);
   else ::close(fd);
 }
+// The current thread's Backend::submission_epoch (0 off a scheduler's thread): two
+// operations started while it reads the same reach the kernel together.
+inline std::uint64_t submission_epoch() noexcept {
+  Scheduler* s = Scheduler::current_or_null();
+  return s ? s->backend().submission_epoch() : 0;
+}
 inline FdOp fsync(int fd, bool data_only = false) { return FdOp(OpCode::fsync, fd, data_only ? 1u : 0u); }
 
 struct PathOp : OpAwaitable {

@@ -14,13 +14,26 @@
 
 namespace hellepoll::http {
 
+// An open file that several responses on one thread send at the same time (requests for
+// one file that came in together share its open: see static_files). Each response holds
+// one of its users; the last to let go closes the fd. Not thread-safe, as it need not be.
+struct SharedFd {
+  int fd = -1;
+  std::uint32_t users = 0;
+};
+
 // A byte range of an open file to send as (part of) the body, by sendfile/splice or
-// pooled reads. The response owns the fd and closes it.
+// pooled reads. The response owns the fd and closes it; with `shared` set, it holds one
+// user of that SharedFd instead.
 struct FileBody {
   int fd = -1;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  SharedFd* shared = nullptr;
 };
+
+// Lets go of a file as a FileBody owns it: closes `fd`, or drops one user of `shared`.
+void release_file(int fd, SharedFd* shared) noexcept;
 
 // One part of a multipart/byteranges body: its delimiter and headers, then a file range.
 struct FilePart {
@@ -60,8 +73,8 @@ class Response {
   // The body is this range of a file instead of body(); takes ownership of the fd.
   Response& file(FileBody f) noexcept;
   // A multipart body: each part's text then its range of the file, then `trailer` (the
-  // closing delimiter). Takes ownership of the fd.
-  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer);
+  // closing delimiter). Takes ownership of the fd (or of one user of `shared`).
+  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer, SharedFd* shared = nullptr);
   // Asks the connection to close after this response.
   Response& close_connection() noexcept {
     close_ = true;

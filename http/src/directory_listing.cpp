@@ -1,0 +1,44 @@
+#include "directory_listing.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "hellepoll/http/path.hpp"
+
+namespace hellepoll::http {
+
+std::string listing_page(int dir_fd, std::string_view url_path) {
+  std::vector<std::pair<std::string, bool>> entries;  // name, is_dir
+  // A fresh open of the directory, not a dup: readdir moves the position of the open file
+  // it reads, and other requests may be listing through the same one (shared_open.hpp).
+  int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (DIR* d = own >= 0 ? ::fdopendir(own) : nullptr) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      entries.emplace_back(std::move(name), e->d_type == DT_DIR);
+    }
+    ::closedir(d);
+  } else if (own >= 0) {
+    ::close(own);
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string title = html_escape(url_path);
+  std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
+                     "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
+  if (url_path != "/") html += "<li><a href=\"../\">../</a></li>\n";
+  for (const auto& [name, is_dir] : entries) {
+    std::string shown = html_escape(name) + (is_dir ? "/" : "");
+    html += "<li><a href=\"" + html_escape(percent_encode_path_segment(name)) + (is_dir ? "/" : "") + "\">" + shown +
+            "</a></li>\n";
+  }
+  html += "</ul></body></html>\n";
+  return html;
+}
+
+}  // namespace hellepoll::http
