@@ -58,21 +58,27 @@ struct Pending {
       file.shared = new SharedFd{file.fd, static_cast<std::uint32_t>(waiters.size() + 1)};
     result = file;
     done = true;
+    Scheduler* s = Scheduler::current_or_null();
     for (auto h : std::exchange(waiters, {})) {
       if (now) h.resume();
-      else Scheduler::current().schedule(h);
+      else if (s) s->schedule(h);
     }
   }
 };
 
-// The opens started under the current submission epoch: the only ones a request may join.
+// The opens started under the current submission epoch of this thread's scheduler: the
+// only ones a request may join.
 struct Joinable {
+  const Scheduler* scheduler = nullptr;
   std::uint64_t epoch = 0;
   std::vector<std::shared_ptr<Pending>> pending;
 
-  std::shared_ptr<Pending> find(int root_fd, std::string_view rel, std::uint64_t now) {
-    if (now != epoch) {  // everything listed has gone to the kernel
+  std::shared_ptr<Pending> find(int root_fd, std::string_view rel) {
+    const Scheduler* s = Scheduler::current_or_null();
+    const std::uint64_t now = io::submission_epoch();
+    if (now != epoch || s != scheduler) {  // everything listed has gone to the kernel
       pending.clear();
+      scheduler = s;
       epoch = now;
       return nullptr;
     }
@@ -120,7 +126,7 @@ struct PublishOnExit {
 }  // namespace
 
 Task<OpenedFile> open_shared(int root_fd, std::string rel) {
-  if (std::shared_ptr<Pending> p = joinable.find(root_fd, rel, io::submission_epoch())) co_return co_await Join{*p};
+  if (std::shared_ptr<Pending> p = joinable.find(root_fd, rel)) co_return co_await Join{*p};
   auto p = std::make_shared<Pending>(root_fd, rel);
   joinable.pending.push_back(p);
   PublishOnExit guard{*p};
