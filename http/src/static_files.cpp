@@ -35,7 +35,6 @@ struct Root {
 struct OwnedFile {
   int fd = -1;
   SharedFd* shared = nullptr;
-  OwnedFile() = default;
   explicit OwnedFile(const OpenedFile& f) : fd(f.fd), shared(f.shared) {}
   OwnedFile(const OwnedFile&) = delete;
   OwnedFile& operator=(const OwnedFile&) = delete;
@@ -47,8 +46,7 @@ struct OwnedFile {
   }
   // The range [offset, offset + length) of the file as a response body, which owns it now.
   FileBody release(std::uint64_t offset, std::uint64_t length) noexcept {
-    FileBody body{std::exchange(fd, -1), offset, length, std::exchange(shared, nullptr)};
-    return body;
+    return FileBody{std::exchange(fd, -1), offset, length, std::exchange(shared, nullptr)};
   }
 };
 
