@@ -11,6 +11,7 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support_client.hpp"
 
 using namespace hellepoll;
@@ -22,17 +23,6 @@ namespace serve_test {
 
 const std::string binary = HELLEPOLL_BINARY_DIR "/examples/hellepoll";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/hellepoll-serve-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 inline std::string pattern(std::size_t n) {
   std::string s(n, '\0');

@@ -20,27 +20,21 @@
 #include "directory_listing.hpp"
 #include "shared_open.hpp"
 #include "support/backends.hpp"
+#include "support/fds.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using test::is_open;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  int fd = -1;
-  Dir() {
-    char tmpl[] = "/tmp/hellepoll-shared-open-XXXXXX";
-    path = ::mkdtemp(tmpl);
-    fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  }
-  ~Dir() {
-    ::close(fd);
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// A temporary document root, open as roots are.
+struct Dir : test::TempDir {
+  int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ~Dir() { ::close(fd); }
   // Writes `name` by renaming a new file over it, as a deploy does.
   void put(const std::string& name, const std::string& data) const {
     const fs::path tmp = path / (name + ".new");
@@ -48,8 +42,6 @@ struct Dir {
     fs::rename(tmp, path / name);
   }
 };
-
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
 
 std::string contents(int fd, std::size_t size) {
   std::string s(size, '\0');

@@ -11,12 +11,13 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 #include "support/backends.hpp"
+#include "support/fds.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
+using test::is_open;
 
 namespace {
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
 int open_file() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 }  // namespace
 

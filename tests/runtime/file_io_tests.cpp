@@ -15,26 +15,18 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/page_cache.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hellepoll;
 
-namespace {
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/hellepoll-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-  std::string path;
-};
-}  // namespace
+using test::TempDir;
 
 BOOST_AUTO_TEST_SUITE(file_io)
 
 BOOST_DATA_TEST_CASE(open_write_read_stat_fsync_close, test::backends, backend) {
   TempDir dir;
   Scheduler s(backend);
-  std::string path = dir.path + "/data.bin";
+  std::string path = (dir.path / "data.bin").string();
   s.block_on([](std::string p) -> Task<void> {
     int fd = co_await io::openat(AT_FDCWD, p.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
     BOOST_REQUIRE(fd >= 0);
@@ -69,7 +61,7 @@ BOOST_DATA_TEST_CASE(errors_come_back_as_negative_errno, test::backends, backend
 
 BOOST_DATA_TEST_CASE(many_concurrent_reads_complete, test::backends, backend) {
   TempDir dir;
-  std::string path = dir.path + "/f";
+  std::string path = (dir.path / "f").string();
   {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
     std::vector<unsigned char> bytes(256 * 64);
@@ -99,7 +91,7 @@ BOOST_DATA_TEST_CASE(many_concurrent_reads_complete, test::backends, backend) {
 // RWF_NOWAIT); these pin down that the shortcut answers exactly as the real calls do.
 BOOST_DATA_TEST_CASE(non_blocking_opens_and_reads_give_the_same_answers, test::backends, backend) {
   TempDir dir;
-  const std::string path = dir.path + "/f";
+  const std::string path = (dir.path / "f").string();
   {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
     BOOST_REQUIRE(::write(fd, "0123456789", 10) == 10);
@@ -133,7 +125,7 @@ BOOST_DATA_TEST_CASE(non_blocking_opens_and_reads_give_the_same_answers, test::b
     BOOST_TEST(created >= 0);
     if (created >= 0) ::close(created);
     ::close(dfd);
-  }(dir.path, path));
+  }(dir.path.string(), path));
 }
 
 // Opening a FIFO for reading without O_NONBLOCK waits for a writer (open(2); io_uring
@@ -141,7 +133,7 @@ BOOST_DATA_TEST_CASE(non_blocking_opens_and_reads_give_the_same_answers, test::b
 // sleeps finishes long before the writer turns up after 300 ms.
 BOOST_DATA_TEST_CASE(a_blocking_fifo_open_does_not_stall_the_loop, test::backends, backend) {
   TempDir dir;
-  const std::string fifo = dir.path + "/fifo";
+  const std::string fifo = (dir.path / "fifo").string();
   BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   Scheduler s(backend);
   const auto start = std::chrono::steady_clock::now();
