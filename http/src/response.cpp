@@ -135,8 +135,8 @@ Response& Response::file(FileBody f) noexcept {
   return *this;
 }
 
-Response& Response::file_parts(int fd, std::vector<FilePart> parts, std::string trailer, SharedFd* shared) {
-  file(FileBody{fd, 0, 0, shared});
+Response& Response::file_parts(FileBody f, std::vector<FilePart> parts, std::string trailer) {
+  file(FileBody{f.fd, 0, 0, f.shared});
   Extras& e = extras();
   e.parts = std::move(parts);
   e.trailer = std::move(trailer);

@@ -194,8 +194,7 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
       for (const ByteRange& br : ranges)
         parts.push_back({multipart_part_header(boundary, type, br, size), br.first, br.length()});
       r.content_type("multipart/byteranges; boundary=" + boundary);
-      const FileBody whole = owned.release(0, 0);
-      r.file_parts(whole.fd, std::move(parts), multipart_close(boundary), whole.shared);
+      r.file_parts(owned.release(0, 0), std::move(parts), multipart_close(boundary));
       co_return r;
     }
   }

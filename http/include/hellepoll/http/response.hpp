@@ -72,9 +72,10 @@ class Response {
   }
   // The body is this range of a file instead of body(); takes ownership of the fd.
   Response& file(FileBody f) noexcept;
-  // A multipart body: each part's text then its range of the file, then `trailer` (the
-  // closing delimiter). Takes ownership of the fd (or of one user of `shared`).
-  Response& file_parts(int fd, std::vector<FilePart> parts, std::string trailer, SharedFd* shared = nullptr);
+  // A multipart body: each part's text then its range of `file`, then `trailer` (the
+  // closing delimiter). Takes ownership of the file as file() does; the parts give the
+  // ranges, so `file`'s own offset and length are not used.
+  Response& file_parts(FileBody file, std::vector<FilePart> parts, std::string trailer);
   // Asks the connection to close after this response.
   Response& close_connection() noexcept {
     close_ = true;
