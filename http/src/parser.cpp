@@ -41,6 +41,13 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// The bytes an offset-and-length Slice names (no bounds check: the parser made the slice
+// from these bytes).
+template <class Slice>
+std::string_view slice_of(std::string_view data, Slice s) noexcept {
+  return {data.data() + s.off, s.len};
+}
+
 constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 
 // The two long runs of a head are the request-target and field values, and nearly all
@@ -65,6 +72,33 @@ std::size_t skip_target_chars(const unsigned char* p, std::size_t i, std::size_t
   }
 #endif
   while (i < end && has(p[i], kTargetChar)) ++i;
+  return i;
+}
+
+// First index in [i, end) that is not a tchar (a field name's byte). Names are nearly
+// all letters, digits and '-': those are checked 16 at a time, anything else by the table.
+std::size_t skip_name_chars(const unsigned char* p, std::size_t i, std::size_t end) noexcept {
+#if defined(__SSE2__)
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  while (end - i >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compares: bytes >= 0x80 are negative and fall outside every range.
+    const __m128i folded = _mm_or_si128(v, case_bit);
+    const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
+                                        _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), dash)));
+    if (mask != 0xFFFF) {
+      i += static_cast<std::size_t>(__builtin_ctz(~mask));
+      if (!has(p[i], kTchar)) return i;
+      break;  // a rarer tchar ('_', '.', ...): the table takes it from here
+    }
+    i += 16;
+  }
+#endif
+  while (i < end && has(p[i], kTchar)) ++i;
   return i;
 }
 
@@ -153,18 +187,18 @@ bool valid_host(std::string_view s) noexcept {
     }
     i = close + 1;
   } else {
-    while (i < s.size() && s[i] != ':') {
+    while (i < s.size()) {
       const auto c = static_cast<unsigned char>(s[i]);
-      if (c == '%') {
-        if (i + 2 >= s.size() || !has(static_cast<unsigned char>(s[i + 1]), kHexDigit) ||
-            !has(static_cast<unsigned char>(s[i + 2]), kHexDigit)) {
-          return false;
-        }
-        i += 3;
+      if (has(c, kRegName)) {
+        ++i;
         continue;
       }
-      if (!has(c, kRegName)) return false;
-      ++i;
+      if (c != '%') break;  // ':' before the port, or a byte the check below refuses
+      if (i + 2 >= s.size() || !has(static_cast<unsigned char>(s[i + 1]), kHexDigit) ||
+          !has(static_cast<unsigned char>(s[i + 2]), kHexDigit)) {
+        return false;
+      }
+      i += 3;
     }
   }
   if (i == s.size()) return true;
@@ -221,22 +255,20 @@ std::optional<std::string_view> RequestHead::find_list(std::string_view name, st
 }
 
 RequestParser::RequestParser(const Limits& limits, std::pmr::memory_resource* memory)
-    : limits_(limits), fields_(memory), headers_(memory) {
+    : limits_(limits), headers_(memory) {
   // Offsets are stored in 32 bits; no sane head comes near that.
   limits_.max_header_bytes =
       std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max());
   // Room for the usual head up front; a head with more fields grows it (up to
   // max_headers) once, and the storage is kept for the connection's later requests.
   // Sizing it at max_headers made every connection pay ~5 KiB before its first byte.
-  fields_.resize(std::min<std::size_t>(limits_.max_headers, 24));
-  headers_.resize(fields_.size());
+  headers_.resize(std::min<std::size_t>(limits_.max_headers, 24));
 }
 
 void RequestParser::reset() noexcept {
   s_ = Progress{};
   state_ = State::Leading;
   head_size_ = 0;
-  head_ = RequestHead{};
   error_ = ParseError{};
 }
 
@@ -251,7 +283,8 @@ bool RequestParser::reject(int status, std::string_view message) noexcept {
   return false;
 }
 
-ParseResult RequestParser::need_more(std::size_t pos) noexcept {
+ParseResult RequestParser::suspend(State state, std::size_t pos) noexcept {
+  state_ = state;
   s_.pos = pos;
   // Having scanned max_header_bytes without finishing means the head is bigger than
   // allowed; say so now rather than wait for bytes that cannot help.
@@ -260,6 +293,7 @@ ParseResult RequestParser::need_more(std::size_t pos) noexcept {
 }
 
 ParseResult RequestParser::parse(std::string_view data) noexcept {
+  if (data.data() != base_) rebase(data.data());
   if (state_ == State::Done) {
     assert(data.size() >= head_size_);
     materialize(data);
@@ -272,224 +306,210 @@ ParseResult RequestParser::parse(std::string_view data) noexcept {
   // Never look past the head limit: those bytes belong to a head that is already too big.
   const std::size_t end = std::min(data.size(), limits_.max_header_bytes);
   std::size_t i = s_.pos;
+  unsigned char c = 0;
 
-  while (i < end) {
-    switch (state_) {
-      case State::Leading: {
-        const unsigned char c = p[i];
-        if (c == '\r') {
-          state_ = State::LeadingLF;
-          ++i;
-        } else if (c == '\n') {
-          return fail(400, "bare LF before the request line");
-        } else {
-          s_.line_start = s_.tok_start = i;
-          state_ = State::Method;
-        }
-        break;
-      }
-
-      case State::LeadingLF:
-        if (p[i] != '\n') return fail(400, "bare CR before the request line");
-        if (++s_.leading_lines > kMaxLeadingEmptyLines) {
-          return fail(400, "too many empty lines before the request line");
-        }
-        ++i;
-        state_ = State::Leading;
-        break;
-
-      case State::Method: {
-        // Request-line limit: a method or target still running at the limit is 414.
-        const std::size_t line_limit = s_.line_start + limits_.max_request_line;
-        const std::size_t stop = std::min(end, line_limit);
-        while (i < stop && has(p[i], kTchar)) ++i;
-        if (i == stop) {
-          if (stop == line_limit) return fail(414, "method too long");
-          break;
-        }
-        const unsigned char c = p[i];
-        if (c != ' ') {
-          if (c == '\r' || c == '\n') return fail(400, "request line has no request-target");
-          return fail(400, "invalid character in method");
-        }
-        if (i == s_.tok_start) return fail(400, "empty method");
-        s_.method = Slice{static_cast<std::uint32_t>(s_.tok_start),
-                          static_cast<std::uint32_t>(i - s_.tok_start)};
-        s_.method_kind = method_from(data.substr(s_.tok_start, i - s_.tok_start));
-        s_.tok_start = ++i;
-        state_ = State::Target;
-        break;
-      }
-
-      case State::Target: {
-        const std::size_t line_limit = s_.line_start + limits_.max_request_line;
-        const std::size_t stop = std::min(end, line_limit);
-        i = skip_target_chars(p, i, stop);
-        if (i == stop) {
-          if (stop == line_limit) return fail(414, "request-target too long");
-          break;
-        }
-        const unsigned char c = p[i];
-        if (c != ' ') {
-          if (c == '\r' || c == '\n') return fail(400, "request line has no HTTP version");
-          // RFC 9112 §3.2: a fragment is never part of a request-target (a client strips it).
-          if (c == '#') return fail(400, "'#' (a fragment) in the request-target");
-          return fail(400, "invalid character in request-target");
-        }
-        // RFC 9112 §3: exactly one SP between the parts; a second one is an empty target.
-        if (i == s_.tok_start) return fail(400, "empty request-target");
-        s_.target = Slice{static_cast<std::uint32_t>(s_.tok_start),
-                          static_cast<std::uint32_t>(i - s_.tok_start)};
-        if (!finish_target(data)) return ParseResult::Error;
-        s_.tok_start = ++i;
-        state_ = State::Version;
-        break;
-      }
-
-      case State::Version: {
-        // Fast path for the whole "HTTP/1.x" CRLF in one piece; it decides exactly what
-        // the byte-by-byte path below would.
-        if (i == s_.tok_start && end - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
-            (p[i + 7] == '0' || p[i + 7] == '1') && p[i + 8] == '\r' && p[i + 9] == '\n') {
-          if (i + 8 - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
-          s_.version_minor = p[i + 7] - '0';
-          i += 10;
-          state_ = State::FieldStart;
-          break;
-        }
-        // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CR (RFC 9112 §2.3). Checked byte by
-        // byte so a split anywhere resumes at the right place.
-        static constexpr std::string_view kPrefix = "HTTP/";
-        const std::size_t k = i - s_.tok_start;
-        const unsigned char c = p[i];
-        bool ok = false;
-        if (k < kPrefix.size()) {
-          ok = c == static_cast<unsigned char>(kPrefix[k]);
-        } else if (k == 5 || k == 7) {
-          ok = is_digit(c);
-        } else if (k == 6) {
-          ok = c == '.';
-        } else if (c == '\r') {
-          if (i - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
-          const int major = p[s_.tok_start + 5] - '0';
-          const int minor = p[s_.tok_start + 7] - '0';
-          if (major != 1) return fail(505, "HTTP version not supported");
-          // RFC 9110 §2.5: a higher minor version of a major version we implement is
-          // processed as the highest minor we implement (nginx: the same).
-          s_.version_minor = minor > 1 ? 1 : minor;
-          state_ = State::RequestLineLF;
-          ++i;
-          break;
-        } else if (c == '\n') {
-          return fail(400, "request line must end with CRLF");
-        }
-        if (!ok) return fail(400, "malformed HTTP version");
-        ++i;
-        break;
-      }
-
-      case State::RequestLineLF:
-        if (p[i] != '\n') return fail(400, "bare CR in the request line");
-        ++i;
-        state_ = State::FieldStart;
-        break;
-
-      case State::FieldStart: {
-        const unsigned char c = p[i];
-        if (c == '\r') {
-          state_ = State::FinalLF;
-          ++i;
-        } else if (c == '\n') {
-          return fail(400, "bare LF in the header section");
-        } else if (is_ows(c)) {
-          // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the first field. Both refused.
-          return fail(400, "obs-fold (line folding) is not accepted");
-        } else {
-          if (s_.field_count == limits_.max_headers) return fail(431, "too many header fields");
-          s_.name_start = i;
-          state_ = State::Name;
-        }
-        break;
-      }
-
-      case State::Name: {
-        while (i < end && has(p[i], kTchar)) ++i;
-        if (i == end) break;
-        const unsigned char c = p[i];
-        if (c == ':') {
-          if (i == s_.name_start) return fail(400, "empty header field name");
-          s_.name_end = i++;
-          state_ = State::ValueOws;
-        } else if (is_ows(c)) {
-          // RFC 9112 §5.1: MUST reject whitespace between field name and colon (smuggling).
-          return fail(400, "whitespace between header field name and colon");
-        } else if (c == '\r' || c == '\n') {
-          return fail(400, "header field line has no colon");
-        } else {
-          return fail(400, "invalid character in header field name");
-        }
-        break;
-      }
-
-      case State::ValueOws:
-        while (i < end && is_ows(p[i])) ++i;
-        if (i == end) break;
-        s_.tok_start = i;
-        state_ = State::Value;
-        break;
-
-      case State::Value: {
-        i = skip_field_chars(p, i, end);
-        if (i == end) break;
-        const unsigned char c = p[i];
-        if (c != '\r') {
-          if (c == '\n') return fail(400, "bare LF in the header section");
-          return fail(400, "invalid character in header field value");
-        }
-        // Trailing OWS is not part of the value (RFC 9110 §5.5); trim it once, here.
-        std::size_t v_end = i;
-        while (v_end > s_.tok_start && is_ows(p[v_end - 1])) --v_end;
-        s_.value_end = v_end;
-        if (i + 1 < end && p[i + 1] == '\n') {  // the usual CRLF, taken in one step
-          i += 2;
-          if (!finish_field(data)) return ParseResult::Error;
-          state_ = State::FieldStart;
-          break;
-        }
-        ++i;
-        state_ = State::ValueLF;
-        break;
-      }
-
-      case State::ValueLF:
-        if (p[i] != '\n') return fail(400, "bare CR in the header section");
-        ++i;
-        if (!finish_field(data)) return ParseResult::Error;
-        state_ = State::FieldStart;
-        break;
-
-      case State::FinalLF:
-        if (p[i] != '\n') return fail(400, "bare CR in the header section");
-        ++i;
-        if (!finish_head()) return ParseResult::Error;
-        s_.pos = i;
-        head_size_ = i;
-        state_ = State::Done;
-        materialize(data);
-        return ParseResult::Complete;
-
-      case State::Done:
-      case State::Failed:
-        assert(false && "handled before the loop");
-        return ParseResult::Error;
-    }
+  // Resume in the state the last call stopped in; from there the code runs straight
+  // through the head, token after token, and records a state only when the bytes run out
+  // (suspend). A whole head in one call costs no dispatch at all between tokens.
+  switch (state_) {
+    case State::Leading: goto leading;
+    case State::LeadingLF: goto leading_lf;
+    case State::Method: goto method;
+    case State::Target: goto target;
+    case State::Version: goto version;
+    case State::RequestLineLF: goto request_line_lf;
+    case State::FieldStart: goto field_start;
+    case State::Name: goto name;
+    case State::ValueOws: goto value_ows;
+    case State::Value: goto value;
+    case State::ValueLF: goto value_lf;
+    case State::FinalLF: goto final_lf;
+    case State::Done:
+    case State::Failed: break;
   }
-  return need_more(i);
+  assert(false && "handled above");
+  return ParseResult::Error;
+
+leading:
+  if (i == end) return suspend(State::Leading, i);
+  c = p[i];
+  if (c == '\n') return fail(400, "bare LF before the request line");
+  if (c == '\r') {
+    ++i;
+    goto leading_lf;
+  }
+  s_.line_start = s_.tok_start = i;
+  goto method;
+
+leading_lf:
+  if (i == end) return suspend(State::LeadingLF, i);
+  if (p[i] != '\n') return fail(400, "bare CR before the request line");
+  if (++s_.leading_lines > kMaxLeadingEmptyLines) return fail(400, "too many empty lines before the request line");
+  ++i;
+  goto leading;
+
+method: {
+  // Request-line limit: a method or target still running at the limit is 414.
+  const std::size_t line_limit = s_.line_start + limits_.max_request_line;
+  const std::size_t stop = std::min(end, line_limit);
+  while (i < stop && has(p[i], kTchar)) ++i;
+  if (i == stop) {
+    if (stop == line_limit) return fail(414, "method too long");
+    return suspend(State::Method, i);
+  }
+  c = p[i];
+  if (c != ' ') {
+    if (c == '\r' || c == '\n') return fail(400, "request line has no request-target");
+    return fail(400, "invalid character in method");
+  }
+  if (i == s_.tok_start) return fail(400, "empty method");
+  s_.method = Slice{static_cast<std::uint32_t>(s_.tok_start), static_cast<std::uint32_t>(i - s_.tok_start)};
+  s_.method_kind = method_from(std::string_view(data.data() + s_.tok_start, i - s_.tok_start));
+  s_.tok_start = ++i;
+  goto target;
+}
+
+target: {
+  const std::size_t line_limit = s_.line_start + limits_.max_request_line;
+  const std::size_t stop = std::min(end, line_limit);
+  i = skip_target_chars(p, i, stop);
+  if (i == stop) {
+    if (stop == line_limit) return fail(414, "request-target too long");
+    return suspend(State::Target, i);
+  }
+  c = p[i];
+  if (c != ' ') {
+    if (c == '\r' || c == '\n') return fail(400, "request line has no HTTP version");
+    // RFC 9112 §3.2: a fragment is never part of a request-target (a client strips it).
+    if (c == '#') return fail(400, "'#' (a fragment) in the request-target");
+    return fail(400, "invalid character in request-target");
+  }
+  // RFC 9112 §3: exactly one SP between the parts; a second one is an empty target.
+  if (i == s_.tok_start) return fail(400, "empty request-target");
+  s_.target = Slice{static_cast<std::uint32_t>(s_.tok_start), static_cast<std::uint32_t>(i - s_.tok_start)};
+  if (!finish_target(data)) return ParseResult::Error;
+  s_.tok_start = ++i;
+  goto version;
+}
+
+version:
+  // Fast path for the whole "HTTP/1.x" CRLF in one piece; it decides exactly what the
+  // byte-by-byte path below would.
+  if (i == s_.tok_start && end - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
+      (p[i + 7] == '0' || p[i + 7] == '1') && p[i + 8] == '\r' && p[i + 9] == '\n') {
+    if (i + 8 - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+    s_.version_minor = p[i + 7] - '0';
+    i += 10;
+    goto field_start;
+  }
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CR (RFC 9112 §2.3). Checked byte by byte
+  // so a split anywhere resumes at the right place.
+  for (;; ++i) {
+    if (i == end) return suspend(State::Version, i);
+    static constexpr std::string_view kPrefix = "HTTP/";
+    const std::size_t k = i - s_.tok_start;
+    c = p[i];
+    bool ok = false;
+    if (k < kPrefix.size()) {
+      ok = c == static_cast<unsigned char>(kPrefix[k]);
+    } else if (k == 5 || k == 7) {
+      ok = is_digit(c);
+    } else if (k == 6) {
+      ok = c == '.';
+    } else if (c == '\r') {
+      if (i - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+      const int major = p[s_.tok_start + 5] - '0';
+      const int minor = p[s_.tok_start + 7] - '0';
+      if (major != 1) return fail(505, "HTTP version not supported");
+      // RFC 9110 §2.5: a higher minor version of a major version we implement is
+      // processed as the highest minor we implement (nginx: the same).
+      s_.version_minor = minor > 1 ? 1 : minor;
+      ++i;
+      goto request_line_lf;
+    } else if (c == '\n') {
+      return fail(400, "request line must end with CRLF");
+    }
+    if (!ok) return fail(400, "malformed HTTP version");
+  }
+
+request_line_lf:
+  if (i == end) return suspend(State::RequestLineLF, i);
+  if (p[i] != '\n') return fail(400, "bare CR in the request line");
+  ++i;
+  goto field_start;
+
+field_start:
+  if (i == end) return suspend(State::FieldStart, i);
+  c = p[i];
+  if (c == '\r') {
+    ++i;
+    goto final_lf;
+  }
+  if (c == '\n') return fail(400, "bare LF in the header section");
+  // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the first field. Both refused.
+  if (is_ows(c)) return fail(400, "obs-fold (line folding) is not accepted");
+  if (s_.field_count == limits_.max_headers) return fail(431, "too many header fields");
+  s_.name_start = i;
+  goto name;
+
+name:
+  i = skip_name_chars(p, i, end);
+  if (i == end) return suspend(State::Name, i);
+  c = p[i];
+  if (c != ':') {
+    // RFC 9112 §5.1: MUST reject whitespace between field name and colon (smuggling).
+    if (is_ows(c)) return fail(400, "whitespace between header field name and colon");
+    if (c == '\r' || c == '\n') return fail(400, "header field line has no colon");
+    return fail(400, "invalid character in header field name");
+  }
+  if (i == s_.name_start) return fail(400, "empty header field name");
+  s_.name_end = i++;
+  goto value_ows;
+
+value_ows:
+  while (i < end && is_ows(p[i])) ++i;
+  if (i == end) return suspend(State::ValueOws, i);
+  s_.tok_start = i;
+  goto value;
+
+value: {
+  i = skip_field_chars(p, i, end);
+  if (i == end) return suspend(State::Value, i);
+  c = p[i];
+  if (c != '\r') {
+    if (c == '\n') return fail(400, "bare LF in the header section");
+    return fail(400, "invalid character in header field value");
+  }
+  // Trailing OWS is not part of the value (RFC 9110 §5.5); trim it once, here.
+  std::size_t v_end = i;
+  while (v_end > s_.tok_start && is_ows(p[v_end - 1])) --v_end;
+  s_.value_end = v_end;
+  ++i;
+  goto value_lf;
+}
+
+value_lf:
+  if (i == end) return suspend(State::ValueLF, i);
+  if (p[i] != '\n') return fail(400, "bare CR in the header section");
+  ++i;
+  if (!finish_field(data)) return ParseResult::Error;
+  goto field_start;
+
+final_lf:
+  if (i == end) return suspend(State::FinalLF, i);
+  if (p[i] != '\n') return fail(400, "bare CR in the header section");
+  ++i;
+  if (!finish_head()) return ParseResult::Error;
+  s_.pos = i;
+  head_size_ = i;
+  state_ = State::Done;
+  materialize(data);
+  return ParseResult::Complete;
 }
 
 // Classifies the request-target (RFC 9112 §3.2) and splits path and query.
 bool RequestParser::finish_target(std::string_view data) noexcept {
-  const std::string_view t = data.substr(s_.target.off, s_.target.len);
+  const std::string_view t = slice_of(data, s_.target);
   const auto at = [&](std::size_t rel, std::size_t len) {
     return Slice{static_cast<std::uint32_t>(s_.target.off + rel), static_cast<std::uint32_t>(len)};
   };
@@ -550,7 +570,7 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
   }
   // RFC 3986 §2.1: '%' starts two hex digits. Checked in the path only: a query is the
   // application's to interpret, and raw '%' there is common ("?discount=10%").
-  const std::string_view path = data.substr(s_.path.off, s_.path.len);
+  const std::string_view path = slice_of(data, s_.path);
   for (std::size_t pct = path.find('%'); pct != std::string_view::npos; pct = path.find('%', pct + 1)) {
     if (path.size() - pct < 3 || !has(static_cast<unsigned char>(path[pct + 1]), kHexDigit) ||
         !has(static_cast<unsigned char>(path[pct + 2]), kHexDigit))
@@ -560,20 +580,18 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
 }
 
 bool RequestParser::finish_field(std::string_view data) noexcept {
-  const Slice name{static_cast<std::uint32_t>(s_.name_start),
-                   static_cast<std::uint32_t>(s_.name_end - s_.name_start)};
-  const Slice value{static_cast<std::uint32_t>(s_.tok_start),
-                    static_cast<std::uint32_t>(s_.value_end - s_.tok_start)};
-  if (s_.field_count == fields_.size())
-    fields_.resize(std::min<std::size_t>(limits_.max_headers, fields_.size() * 2));
-  fields_[s_.field_count++] = FieldSlice{name, value};
+  const std::string_view n(data.data() + s_.name_start, s_.name_end - s_.name_start);
+  const std::string_view v(data.data() + s_.tok_start, s_.value_end - s_.tok_start);
+  // field_count < max_headers here (checked at the start of the line), so this grows.
+  if (s_.field_count == headers_.size())
+    headers_.resize(std::min<std::size_t>(limits_.max_headers, headers_.size() * 2));
+  headers_[s_.field_count++] = Header{n, v};
 
-  const std::string_view n = data.substr(name.off, name.len);
-  const std::string_view v = data.substr(value.off, value.len);
   // Dispatch on length first: most fields are none of these and cost one switch.
   switch (n.size()) {
     case 4:
-      if (iequals(n, "host")) return on_host(v, value);
+      if (iequals(n, "host"))
+        return on_host(v, Slice{static_cast<std::uint32_t>(s_.tok_start), static_cast<std::uint32_t>(v.size())});
       break;
     case 6:
       if (iequals(n, "expect")) on_expect(v);
@@ -687,11 +705,7 @@ bool RequestParser::finish_head() noexcept {
 }
 
 void RequestParser::materialize(std::string_view data) noexcept {
-  const auto view = [data](Slice s) { return data.substr(s.off, s.len); };
-  if (headers_.size() < fields_.size()) headers_.resize(fields_.size());
-  for (std::size_t k = 0; k < s_.field_count; ++k) {
-    headers_[k] = Header{view(fields_[k].name), view(fields_[k].value)};
-  }
+  const auto view = [data](auto slice) { return slice_of(data, slice); };
   RequestHead& h = head_;
   h.method = view(s_.method);
   h.method_kind = s_.method_kind;
@@ -709,6 +723,20 @@ void RequestParser::materialize(std::string_view data) noexcept {
   h.expect_continue = s_.expect_continue && s_.version_minor == 1;
   // RFC 9112 §3.2.2: for absolute-form the target's authority replaces Host.
   h.host = s_.form == TargetForm::Absolute ? view(s_.authority) : view(s_.host);
+}
+
+// The contract lets the connection move the head between calls; headers_ still points
+// into the old bytes. Same offsets, new address. (Integer arithmetic: the old buffer may
+// be gone, and its pointers must not be compared with or subtracted from new ones.)
+void RequestParser::rebase(const char* data) noexcept {
+  const auto old = reinterpret_cast<std::uintptr_t>(base_);
+  const auto moved = [&](std::string_view v) {
+    return std::string_view(data + (reinterpret_cast<std::uintptr_t>(v.data()) - old), v.size());
+  };
+  for (std::size_t k = 0; k < s_.field_count; ++k) {
+    headers_[k] = Header{moved(headers_[k].name), moved(headers_[k].value)};
+  }
+  base_ = data;
 }
 
 }  // namespace hellepoll::http

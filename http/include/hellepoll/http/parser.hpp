@@ -123,10 +123,6 @@ class RequestParser {
     std::uint32_t off = 0;
     std::uint32_t len = 0;
   };
-  struct FieldSlice {
-    Slice name;
-    Slice value;
-  };
 
   // Everything that describes the request in progress; reset() restores the defaults.
   // All defaults are zero so that reset is a plain clear; fields are set before use.
@@ -165,7 +161,8 @@ class RequestParser {
 
   ParseResult fail(int status, std::string_view message) noexcept;
   bool reject(int status, std::string_view message) noexcept;  // fail(), for bool helpers
-  ParseResult need_more(std::size_t pos) noexcept;
+  // The bytes ran out at `pos` in `state`: remember both for the next call (NeedMore).
+  ParseResult suspend(State state, std::size_t pos) noexcept;
   bool finish_target(std::string_view data) noexcept;
   bool finish_field(std::string_view data) noexcept;
   bool finish_head() noexcept;
@@ -175,10 +172,13 @@ class RequestParser {
   void on_connection(std::string_view value) noexcept;
   void on_expect(std::string_view value) noexcept;
   void materialize(std::string_view data) noexcept;
+  void rebase(const char* data) noexcept;
 
   Limits limits_;
-  std::pmr::vector<FieldSlice> fields_;  // grows from 24 up to max_headers, never shrinks
-  std::pmr::vector<Header> headers_;     // views built from fields_ when the head completes
+  // The field lines so far, as views into the bytes of the last call (base_). Grows from
+  // 24 up to max_headers and never shrinks.
+  std::pmr::vector<Header> headers_;
+  const char* base_ = nullptr;  // data.data() of the last call
   Progress s_;
   State state_ = State::Leading;
   std::size_t head_size_ = 0;
