@@ -41,6 +41,13 @@ Router make_router() {
     throw std::runtime_error("handler bug");
     co_return Response::text("unreachable");
   });
+  // Not a coroutine: throws before any handler frame exists.
+  r.get("/throw-early", [](Request&) -> Task<Response> { throw std::runtime_error("handler bug, early"); });
+  r.get("/throw-late", [](Request&) -> Task<Response> {
+    co_await sleep_for(1ms);
+    throw std::runtime_error("handler bug, after a suspension");
+    co_return Response::text("unreachable");
+  });
   r.get("/big", [](Request&) -> Task<Response> { co_return Response::text(std::string(100000, 'b')); });
   r.get("/slow", [](Request&) -> Task<Response> {
     co_await sleep_for(300ms);
@@ -517,6 +524,12 @@ BOOST_DATA_TEST_CASE(handler_exception_gives_500_and_server_keeps_running, backe
       RawResponse resp = co_await c.read_response();
       BOOST_TEST(resp.status_line == "HTTP/1.1 500 Internal Server Error");
       BOOST_TEST(resp.body == "500 Internal Server Error: the handler failed\n");
+      for (const char* path : {"/throw-early", "/throw-late"}) {
+        co_await c.send(get(path));
+        RawResponse again = co_await c.read_response();
+        BOOST_TEST(again.status_line == "HTTP/1.1 500 Internal Server Error", path);
+        BOOST_TEST(again.body == "500 Internal Server Error: the handler failed\n", path);
+      }
       co_await c.send(get("/stream-throw"));
       RawResponse sresp = co_await c.read_response();
       BOOST_TEST(sresp.status == 500);

@@ -148,18 +148,18 @@ class [[nodiscard]] Task {
   bool valid() const noexcept { return static_cast<bool>(handle_); }
   bool done() const noexcept { return handle_ && handle_.done(); }
 
-  auto operator co_await() && noexcept {
-    struct Awaiter {
-      std::coroutine_handle<promise_type> h;
-      bool await_ready() const noexcept { return !h || h.done(); }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        h.promise().continuation = awaiting;
-        return h;
-      }
-      T await_resume() { return h.promise().take(); }
-    };
-    return Awaiter{handle_};
-  }
+  // What co_await sees. It does not own the coroutine: the Task must outlive it (as the
+  // temporary in `co_await task()` does).
+  struct Awaiter {
+    std::coroutine_handle<promise_type> h;
+    bool await_ready() const noexcept { return !h || h.done(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      h.promise().continuation = awaiting;
+      return h;
+    }
+    T await_resume() { return h.promise().take(); }
+  };
+  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
   // Gives up ownership of the coroutine (used by spawn and by the scheduler).
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
