@@ -2,6 +2,9 @@
 // backends: byte-exact downloads, every Range form, conditional requests, HEAD, index and
 // listing, traversal attempts, a file truncated mid-send, bounded memory.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +116,48 @@ BOOST_DATA_TEST_CASE(byte_exact_downloads_and_head, test::backends, backend) {
     auto link = co_await fetch(at, get("/good-link"));
     BOOST_TEST(link.status == 200);
     BOOST_TEST(link.body == site.small);
+  });
+}
+
+// The server's end of the client's connection, found among this process's fds (the
+// server runs in process): the socket whose peer is the client's local address.
+int server_end_of(Client& c) {
+  auto client = c.stream().local_address();
+  BOOST_REQUIRE(client);
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(entry.path().filename().string());
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (SocketAddress::from(reinterpret_cast<sockaddr*>(&peer), len) == *client) return fd;
+  }
+  return -1;
+}
+
+int notsent_lowat_of(int fd) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  BOOST_REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &len) == 0);
+  return value;
+}
+
+// A file body sent by sendfile leaves at most 64 KiB unsent in the socket (the rest stays
+// in the page cache until the peer's window takes it); a small response changes nothing.
+BOOST_DATA_TEST_CASE(a_large_file_keeps_little_unsent_data_in_the_socket, test::backends, backend) {
+  Site site;
+  Router r = router_for(site, false);
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send(get("/small.txt"));
+    auto small = co_await c.read_response();
+    BOOST_TEST(small.body == site.small);
+    const int fd = server_end_of(c);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_TEST(notsent_lowat_of(fd) == 0);  // 0: the system's default (net.ipv4.tcp_notsent_lowat)
+    co_await c.send(get("/one.bin"));
+    auto one = co_await c.read_response();
+    BOOST_TEST((one.body == site.mib));
+    BOOST_TEST(notsent_lowat_of(fd) == 64 * 1024);
   });
 }
 
