@@ -4,9 +4,9 @@
 // Contract: the connection keeps the current request head contiguous and calls
 // parse(data) whenever more bytes arrive. `data` always starts at the first byte of the
 // request and holds the same bytes as before plus possibly more; it may live at a new
-// address each time (the buffer may have been moved or compacted). The parser remembers
-// offsets, never pointers, and resumes where it stopped, so a head costs O(n) however it
-// is split. Bytes after the head (body, next pipelined request) are left alone.
+// address each time (the buffer may have been moved or compacted: the views kept so far
+// are moved with it), and the parser resumes where it stopped, so a head costs O(n)
+// however it is split. Bytes after the head (body, next pipelined request) are left alone.
 //
 //   RequestParser parser(limits);
 //   switch (parser.parse(buffered)) {
