@@ -10,6 +10,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "access_log.hpp"
@@ -33,8 +34,9 @@ using detail::PageArena;
 
 enum class Outcome { keep_going, close, close_lingering };
 
-// co_await call_handler(route, req): the handler's response, or a 500 when the handler
-// throws (from its body or before its coroutine starts). The exception is caught in
+// co_await HandlerCall(route, req): the handler's response, or a 500 when the handler
+// throws (from its body or before its coroutine starts) or returns no task at all (a
+// default-constructed Task from a plain function). The exception is caught in
 // await_resume, so the result initialises a Response directly: a try block around the
 // co_await cost a default-constructed Response and a move assignment per request.
 class HandlerCall {
@@ -42,6 +44,7 @@ class HandlerCall {
   HandlerCall(const Route& route, Request& req) : route_(route) {
     try {
       task_ = route.handler(req);
+      if (!task_.valid()) throw std::logic_error("the handler returned an empty Task");
       inner_ = std::move(task_).operator co_await();
     } catch (...) {
       failed_ = failure(std::current_exception());

@@ -41,6 +41,8 @@ Router make_router() {
     throw std::runtime_error("handler bug");
     co_return Response::text("unreachable");
   });
+  // Not a coroutine: returns no task at all.
+  r.get("/no-task", [](Request&) -> Task<Response> { return {}; });
   // Not a coroutine: throws before any handler frame exists.
   r.get("/throw-early", [](Request&) -> Task<Response> { throw std::runtime_error("handler bug, early"); });
   r.get("/throw-late", [](Request&) -> Task<Response> {
@@ -524,7 +526,7 @@ BOOST_DATA_TEST_CASE(handler_exception_gives_500_and_server_keeps_running, backe
       RawResponse resp = co_await c.read_response();
       BOOST_TEST(resp.status_line == "HTTP/1.1 500 Internal Server Error");
       BOOST_TEST(resp.body == "500 Internal Server Error: the handler failed\n");
-      for (const char* path : {"/throw-early", "/throw-late"}) {
+      for (const char* path : {"/throw-early", "/throw-late", "/no-task"}) {
         co_await c.send(get(path));
         RawResponse again = co_await c.read_response();
         BOOST_TEST(again.status_line == "HTTP/1.1 500 Internal Server Error", path);
