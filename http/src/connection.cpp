@@ -332,9 +332,14 @@ Task<Outcome> Connection::handle_complete_head() {
     if (!co_await flush()) co_return Outcome::close;
     StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout);
     try {
-      co_await route->stream_handler(req, writer);
+      Task<void> streaming = route->stream_handler(req, writer);
+      if (!streaming.valid()) throw std::logic_error("the handler returned an empty Task");
+      co_await std::move(streaming);
     } catch (const std::exception& e) {
       log(LogLevel::error, "handler for {} {} threw: {}", route->method, route->pattern, e.what());
+      writer.fail();
+    } catch (...) {
+      log(LogLevel::error, "handler for {} {} threw a non-standard exception", route->method, route->pattern);
       writer.fail();
     }
     co_await writer.finish();

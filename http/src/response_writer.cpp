@@ -256,6 +256,9 @@ Task<void> StreamWriter::finish() {
     append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_);
     if (!head_only_) out_.append(pending_.body());
     head_sent_ = true;
+    // A failure answered with a whole 500 leaves the connection usable, as the head
+    // just promised (it closed here before, after a head that said keep-alive).
+    failed_ = false;
     bytes_ = head_only_ ? 0 : pending_.body().size();
     co_return;  // the connection flushes out_
   }
