@@ -11,12 +11,19 @@
 # CALLGRIND_OPTS adds valgrind options, e.g. simulated cache misses per request (the dump is
 # taken mid-run, so this works on io_uring, unlike cachegrind, which writes only at exit):
 #   CALLGRIND_OPTS="--cache-sim=yes --LL=524288,8,64" bench/callgrind_hello.sh build/bench uring 256 1 40
+# CALLGRIND_FLOOR=1 profiles bench/floor_uring under the same load instead (BACKEND is
+# ignored): what the least an HTTP server can do costs in user space.
 set -euo pipefail
 dir=$1 backend=${2:-uring} conns=${3:-16} depth=${4:-16} rounds=${5:-40}
 port=18131
 out=$(mktemp -d /tmp/hellepoll-callgrind.XXXXXX)
+if [ -n "${CALLGRIND_FLOOR:-}" ]; then
+  server=("$dir/bench/floor_uring" --port $port)
+else
+  server=("$dir/examples/hello" --port $port --backend "$backend" --access-log off)
+fi
 valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --compress-strings=no --callgrind-out-file="$out/callgrind.out" \
-  "$dir/examples/hello" --port $port --backend "$backend" --access-log off >/dev/null 2>"$out/valgrind.log" &
+  "${server[@]}" >/dev/null 2>"$out/valgrind.log" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
 load() { python3 "$(dirname "$0")/pipelined_load.py" $port "$@"; }
@@ -27,6 +34,6 @@ callgrind_control -d $pid >/dev/null
 sleep 0.5
 ir=$(callgrind_annotate "$out/callgrind.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 requests=$((conns * depth * rounds))
-echo "hello ($dir, $backend): $ir instructions in user space for $requests requests" \
+echo "$(basename "${server[0]}") ($dir, $backend): $ir instructions in user space for $requests requests" \
   "($conns connections, $depth deep, $rounds rounds): $((ir / requests)) per request"
 echo "profile: callgrind_annotate $out/callgrind.out.1"
