@@ -588,6 +588,30 @@ BOOST_AUTO_TEST_CASE(results_are_sticky_until_reset) {
   BOOST_TEST(parser.error().status == 0);
 }
 
+BOOST_AUTO_TEST_CASE(field_views_follow_the_bytes_when_the_buffer_moves) {
+  // The connection may move the head between calls (compaction, growth): fields parsed
+  // before the move must point into the new bytes afterwards, and again after Complete.
+  const std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nX-Late: yes\r\n\r\n";
+  const std::size_t cut = raw.find("X-Late");
+  RequestParser parser{Limits{}};
+  auto first = std::make_unique<std::string>(raw.substr(0, cut));
+  BOOST_REQUIRE(parser.parse(*first) == ParseResult::NeedMore);
+  first->assign(first->size(), '#');  // the old bytes are gone
+  for (const std::string& at : {raw, raw + "next"}) {
+    BOOST_REQUIRE(parser.parse(at) == ParseResult::Complete);
+    const auto& fields = parser.head().headers;
+    BOOST_REQUIRE(fields.size() == 3u);
+    const std::string_view names[] = {"Host", "Accept", "X-Late"};
+    const std::string_view values[] = {"h", "*/*", "yes"};
+    for (std::size_t k = 0; k < 3; ++k) {
+      BOOST_TEST(fields[k].name == names[k]);
+      BOOST_TEST(fields[k].value == values[k]);
+      BOOST_TEST(same_address(fields[k].name.data(), at.data() + raw.find(names[k])));
+    }
+    BOOST_TEST(same_address(parser.head().host.data(), at.data() + raw.find("h\r\nAccept")));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(need_more_until_the_final_crlf) {
   const std::string raw = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
   for (std::size_t n = 0; n < raw.size(); ++n) {
