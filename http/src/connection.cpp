@@ -10,7 +10,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "access_log.hpp"
@@ -36,7 +35,7 @@ enum class Outcome { keep_going, close, close_lingering };
 
 // co_await HandlerCall(route, req): the handler's response, or a 500 when the handler
 // throws (from its body or before its coroutine starts) or returns no task at all (a
-// default-constructed Task from a plain function). The exception is caught in
+// default-constructed Task from a plain function: awaiting it throws). The exception is caught in
 // await_resume, so the result initialises a Response directly: a try block around the
 // co_await cost a default-constructed Response and a move assignment per request.
 class HandlerCall {
@@ -44,7 +43,6 @@ class HandlerCall {
   HandlerCall(const Route& route, Request& req) : route_(route) {
     try {
       task_ = route.handler(req);
-      if (!task_.valid()) throw std::logic_error("the handler returned an empty Task");
       inner_ = std::move(task_).operator co_await();
     } catch (...) {
       failed_ = failure(std::current_exception());
@@ -57,12 +55,12 @@ class HandlerCall {
     try {
       return inner_.await_resume();
     } catch (...) {
-      return *failure(std::current_exception());
+      return failure(std::current_exception());
     }
   }
 
  private:
-  std::optional<Response> failure(std::exception_ptr e) const {
+  Response failure(std::exception_ptr e) const {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& what) {
@@ -332,9 +330,7 @@ Task<Outcome> Connection::handle_complete_head() {
     if (!co_await flush()) co_return Outcome::close;
     StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout);
     try {
-      Task<void> streaming = route->stream_handler(req, writer);
-      if (!streaming.valid()) throw std::logic_error("the handler returned an empty Task");
-      co_await std::move(streaming);
+      co_await route->stream_handler(req, writer);
     } catch (const std::exception& e) {
       log(LogLevel::error, "handler for {} {} threw: {}", route->method, route->pattern, e.what());
       writer.fail();

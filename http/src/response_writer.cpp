@@ -134,11 +134,6 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
   std::unique_ptr<char[]> buf;  // only for bytes that were not in the page cache
   bool try_sendfile = true;     // false once the filesystem cannot tell what is cached
   bool ok = true;
-  // At most notsent_lowat bytes not yet sent wait in the socket, so each sendfile queues
-  // about what the peer's window takes and this thread sends it. Without it megabytes
-  // wait in the socket and the peer's ACKs push them out, which on loopback is work done
-  // on the client's CPU (bench/RESULTS.md: wrk's MiB/s on a 1 MiB file +8 to +13%).
-  (void)stream.socket().set_option(IPPROTO_TCP, TCP_NOTSENT_LOWAT, static_cast<int>(notsent_lowat));
   while (left > 0) {
     std::size_t n = 0;
     int refused = EOPNOTSUPP;  // why sendfile did not send: read the bytes instead
@@ -180,6 +175,11 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
 }
 
 Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {
+  // At most notsent_lowat bytes not yet sent wait in the socket, so each sendfile queues
+  // about what the peer's window takes and this thread sends it. Without it megabytes
+  // wait in the socket and the peer's ACKs push them out, which on loopback is work done
+  // on the client's CPU (bench/RESULTS.md: wrk's MiB/s on a 1 MiB file +8 to +13%).
+  (void)stream.socket().set_option(IPPROTO_TCP, TCP_NOTSENT_LOWAT, static_cast<int>(notsent_lowat));
   if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout);
   for (const FilePart& part : r.file_parts()) {
     if (!co_await stream.send_all(part.header, write_timeout, MSG_MORE)) co_return false;

@@ -29,7 +29,7 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
 Task<bool> read_small_file_into(std::string& out, const FileBody& body);
 inline constexpr std::uint64_t small_file_limit = 32 * 1024;
 // TCP_NOTSENT_LOWAT of a connection once it sends a file body by sendfile: see
-// send_file_body. 16, 32 and 64 KiB gave the same MiB/s on loopback; the largest means
+// send_file_response. 16, 32 and 64 KiB gave the same MiB/s on loopback; the largest means
 // the fewest wake-ups to refill the socket.
 inline constexpr std::uint32_t notsent_lowat = 64 * 1024;
 

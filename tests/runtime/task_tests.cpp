@@ -61,6 +61,18 @@ BOOST_DATA_TEST_CASE(exception_propagates_through_nested_awaits, test::backends,
   BOOST_TEST(s.block_on(leaf(4)) == 8);
 }
 
+// A plain function may hand back a default-constructed Task; awaiting it is an error the
+// awaiter can catch, not a resumed null handle.
+Task<int> awaits_empty_int() { co_return co_await Task<int>{}; }
+Task<void> awaits_empty_void() { co_await Task<void>{}; }
+
+BOOST_DATA_TEST_CASE(awaiting_an_empty_task_throws, test::backends, backend) {
+  Scheduler s(backend);
+  BOOST_CHECK_THROW(s.block_on(awaits_empty_int()), std::logic_error);
+  BOOST_CHECK_THROW(s.block_on(awaits_empty_void()), std::logic_error);
+  BOOST_TEST(s.block_on(leaf(4)) == 8);
+}
+
 BOOST_DATA_TEST_CASE(move_only_results_and_void_tasks, test::backends, backend) {
   Scheduler s(backend);
   auto p = s.block_on(move_only_value());

@@ -6,6 +6,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -149,7 +150,8 @@ class [[nodiscard]] Task {
   bool done() const noexcept { return handle_ && handle_.done(); }
 
   // What co_await sees. It does not own the coroutine: the Task must outlive it (as the
-  // temporary in `co_await task()` does).
+  // temporary in `co_await task()` does). Awaiting an empty Task (default-constructed, or
+  // moved from) throws std::logic_error instead of resuming a null handle.
   struct Awaiter {
     std::coroutine_handle<promise_type> h;
     bool await_ready() const noexcept { return !h || h.done(); }
@@ -157,7 +159,10 @@ class [[nodiscard]] Task {
       h.promise().continuation = awaiting;
       return h;
     }
-    T await_resume() { return h.promise().take(); }
+    T await_resume() {
+      if (!h) throw std::logic_error("co_await on an empty Task");
+      return h.promise().take();
+    }
   };
   Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
 
