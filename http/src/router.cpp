@@ -20,6 +20,21 @@ std::vector<std::string_view> split_path(std::string_view p) {
   }
   return out;
 }
+// Short strings (paths, method names): lengths first, then bytes, inline.
+bool same(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// The order of Router::exact_: by length, then bytes.
+bool shorter_or_before(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return a.size() < b.size();
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  return false;
+}
 }  // namespace
 
 struct Router::Entry {
@@ -56,7 +71,12 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
       e->text = pattern;
     }
   }
-  if (e->kind == exact) exact_[e->text].push_back(e.get());
+  if (e->kind == exact) {
+    auto at = std::lower_bound(exact_.begin(), exact_.end(), e->text,
+                               [](const ExactPath& g, std::string_view p) { return shorter_or_before(g.path, p); });
+    if (at == exact_.end() || !same(at->path, e->text)) at = exact_.insert(at, ExactPath{e->text, {}});
+    at->routes.push_back(e.get());
+  }
   entries_.push_back(std::move(e));
   return entries_.back()->route;
 }
@@ -82,10 +102,12 @@ Route& Router::add_regex(std::string_view method, std::string_view re, Handler h
 Router::Match Router::match(std::string_view method, std::string_view path,
                             std::vector<std::pair<std::string, std::string>>& params) const {
   // An exact route always beats the other kinds, and among exact ones the first added.
-  if (auto it = exact_.find(path); it != exact_.end()) {
-    for (const Entry* e : it->second) {
-      const std::string& m = e->route.method;
-      if (m == method || m == "*" || (method == "HEAD" && m == "GET")) {
+  const auto group = std::lower_bound(exact_.begin(), exact_.end(), path,
+                                      [](const ExactPath& g, std::string_view p) { return shorter_or_before(g.path, p); });
+  if (group != exact_.end() && same(group->path, path)) {
+    for (const Entry* e : group->routes) {
+      const std::string_view m = e->route.method;
+      if (same(m, method) || same(m, "*") || (same(method, "HEAD") && same(m, "GET"))) {
         params.clear();
         return {&e->route, 200, {}};
       }

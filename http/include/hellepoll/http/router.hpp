@@ -12,7 +12,6 @@
 #include <regex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "hellepoll/http/request.hpp"
@@ -62,9 +61,16 @@ class Router {
   struct Entry;
   Route& insert(std::string_view method, std::string_view pattern, int kind);
   std::vector<std::unique_ptr<Entry>> entries_;
-  // Exact-path routes by path, in the order they were added: most requests are answered
-  // from here without looking at the other routes. Keys point into the entries.
-  std::unordered_map<std::string_view, std::vector<const Entry*>> exact_;
+  // Exact-path routes grouped by path, each group's routes in the order they were added,
+  // groups sorted by (length, bytes): most requests are answered from here without
+  // looking at the other routes, by a binary search of inline compares (a hash map's
+  // murmur hash and memcmp calls were ~100 instructions of a request). Keys point into
+  // the entries.
+  struct ExactPath {
+    std::string_view path;
+    std::vector<const Entry*> routes;
+  };
+  std::vector<ExactPath> exact_;
 };
 
 }  // namespace hellepoll::http

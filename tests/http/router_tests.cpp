@@ -1,0 +1,74 @@
+// Router::match on its own (the server tests reach it through requests): exact paths
+// among many, first-added wins, HEAD served by GET, "*" for any method, and the statuses
+// of a miss. No backend is involved.
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "hellepoll/http/router.hpp"
+
+using namespace hellepoll;
+using namespace hellepoll::http;
+
+namespace {
+
+Handler answer(std::string text) {
+  return [text](Request&) -> Task<Response> { co_return Response::text(text); };
+}
+
+// The pattern of the route a request reaches, or "<status>" when none does.
+std::string routed(const Router& r, std::string_view method, std::string_view path) {
+  std::vector<std::pair<std::string, std::string>> params;
+  const Router::Match m = r.match(method, path, params);
+  return m.route ? m.route->method + " " + m.route->pattern : "<" + std::to_string(m.status) + ">";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(router)
+
+BOOST_AUTO_TEST_CASE(exact_paths_among_many_of_every_length) {
+  Router r;
+  // Registered out of order, with paths of equal length that differ in one byte, and
+  // prefixes of one another: every one is found, and no near miss is.
+  const std::vector<std::string> paths = {"/b", "/a", "/", "/ab", "/aa", "/a/", "/zz", "/users", "/usert",
+                                          "/user", "/a/b/c", "/A"};
+  for (const auto& p : paths) r.get(p, answer(p));
+  for (const auto& p : paths) BOOST_TEST(routed(r, "GET", p) == "GET " + p);
+  for (std::string_view miss : {"/c", "/abc", "/a/b", "/userz", "/users/", "//", "/B", "/a/b/c/"})
+    BOOST_TEST(routed(r, "GET", miss) == "<404>", miss);
+}
+
+BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {
+  Router r;
+  r.post("/x", answer("post"));
+  r.get("/x", answer("get"));
+  r.add("*", "/x", answer("any"));
+  r.get("/x", answer("second get"));
+  std::vector<std::pair<std::string, std::string>> params{{"stale", "value"}};
+  const Router::Match get = r.match("GET", "/x", params);
+  BOOST_REQUIRE(get.route);
+  BOOST_TEST(get.route->method == "GET");
+  BOOST_TEST(params.empty());  // a match leaves no parameters of an earlier request
+  BOOST_TEST(routed(r, "POST", "/x") == "POST /x");
+  BOOST_TEST(routed(r, "HEAD", "/x") == "GET /x");   // HEAD is served by GET, the first
+  BOOST_TEST(routed(r, "DELETE", "/x") == "* /x");   // anything else by "*"
+  BOOST_TEST(routed(r, "BREW", "/x") == "* /x");
+}
+
+BOOST_AUTO_TEST_CASE(misses_are_404_405_or_501) {
+  Router r;
+  r.get("/only-get", answer("g"));
+  r.post("/only-post", answer("p"));
+  std::vector<std::pair<std::string, std::string>> params;
+  const Router::Match wrong_method = r.match("PUT", "/only-get", params);
+  BOOST_TEST(!wrong_method.route);
+  BOOST_TEST(wrong_method.status == 405);
+  BOOST_TEST(wrong_method.allow == "GET, HEAD");
+  BOOST_TEST(r.match("HEAD", "/only-post", params).allow == "POST");
+  BOOST_TEST(routed(r, "GET", "/nothing") == "<404>");
+  BOOST_TEST(routed(r, "BREW", "/only-get") == "<501>");
+  BOOST_TEST(routed(r, "GET", "") == "<404>");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
