@@ -21,16 +21,30 @@
 namespace hellepoll::http {
 namespace {
 
-// The Date header changes once a second; format it once a second per thread.
-std::string_view current_date() noexcept {
+// "Server: hellepoll\r\nDate: <IMF-fixdate>\r\n", the two lines nearly every response
+// starts with. The date changes once a second: format both lines then, per thread, and a
+// response copies one fixed-size block (they were a literal and a memcpy call each).
+constexpr std::string_view server_line = "Server: hellepoll\r\n";
+struct StandardLines {
+  // NUL-terminated, so HeadWriter takes it as it takes a literal.
+  char bytes[server_line.size() + 6 + http_date_length + 2 + 1];
+  std::string_view date_line() const noexcept {
+    return {bytes + server_line.size(), sizeof bytes - 1 - server_line.size()};
+  }
+};
+const StandardLines& standard_lines() noexcept {
   thread_local std::time_t cached_at = -1;
-  thread_local char buf[http_date_length];
-  std::time_t now = std::time(nullptr);
+  thread_local StandardLines lines;
+  const std::time_t now = std::time(nullptr);
   if (now != cached_at) {
-    format_http_date(now, std::span<char, http_date_length>(buf));
+    char* p = lines.bytes;
+    p = std::copy(server_line.begin(), server_line.end(), p);
+    p = std::copy_n("Date: ", 6, p);
+    format_http_date(now, std::span<char, http_date_length>(p, http_date_length));
+    p = std::copy_n("\r\n", 3, p + http_date_length);  // with the NUL
     cached_at = now;
   }
-  return {buf, http_date_length};
+  return lines;
 }
 
 // Writes into a buffer the caller sized for everything written: no bound checks, and
@@ -77,11 +91,17 @@ void append_response_head(std::string& out, const Response& r, int version_minor
   std::unique_ptr<char[]> heap;
   char* buf = bound <= sizeof stack ? stack : (heap = std::make_unique_for_overwrite<char[]>(bound)).get();
   HeadWriter h(buf);
-  h << "HTTP/1.1 " << static_cast<std::uint64_t>(status) << " " << reason << "\r\n";
-  if (!r.has_server()) h << "Server: hellepoll\r\n";
-  if (!r.has_date()) h << "Date: " << current_date() << "\r\n";
+  if (status == 200) h << "HTTP/1.1 200 OK\r\n";
+  else h << "HTTP/1.1 " << static_cast<std::uint64_t>(status) << " " << reason << "\r\n";
+  const StandardLines& standard = standard_lines();
+  if (!r.has_server() && !r.has_date()) {
+    h << standard.bytes;
+  } else {
+    if (!r.has_server()) h << server_line;
+    if (!r.has_date()) h << standard.date_line();
+  }
   if (!r.content_type().empty() && may_have_body) h << "Content-Type: " << r.content_type() << "\r\n";
-  h << std::string_view(r.extra_headers());
+  if (!r.extra_headers().empty()) h << std::string_view(r.extra_headers());
   if (may_have_body) {
     if (framing == Framing::content_length) h << "Content-Length: " << r.content_length() << "\r\n";
     else if (framing == Framing::chunked) h << "Transfer-Encoding: chunked\r\n";

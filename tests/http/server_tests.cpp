@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "hellepoll/http/http_date.hpp"
 #include "hellepoll/http/server.hpp"
 #include "hellepoll/sleep.hpp"
 #include "http/support_client.hpp"
@@ -731,6 +732,39 @@ BOOST_DATA_TEST_CASE(graceful_stop_finishes_in_flight_response, backends, backen
   t.join();
   BOOST_TEST(rc.load() == 0);
   BOOST_TEST(connection_refused(port));
+}
+
+// Every response starts with the server's own Server and Date lines (formatted once a
+// second, response_writer.cpp), unless the handler set either: then its value is the
+// only one of that name, and the other line is still ours.
+BOOST_DATA_TEST_CASE(server_and_date_lines_are_ours_unless_the_handler_sets_them, backends, backend) {
+  Router r;
+  r.get("/plain", [](Request&) -> Task<Response> { co_return Response::text("p"); });
+  r.get("/server", [](Request&) -> Task<Response> { co_return std::move(Response::text("s").header("Server", "custom/1")); });
+  r.get("/date", [](Request&) -> Task<Response> {
+    co_return std::move(Response::text("d").header("Date", "Sun, 06 Nov 1994 08:49:37 GMT"));
+  });
+  r.get("/created", [](Request&) -> Task<Response> { co_return Response::text("t", 201); });
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send(get("/plain") + get("/server") + get("/date") + get("/created"));
+    const std::time_t now = std::time(nullptr);
+    for (std::string_view path : {"/plain", "/server", "/date", "/created"}) {
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status_line == (path == "/created" ? "HTTP/1.1 201 Created" : "HTTP/1.1 200 OK"), path);
+      BOOST_TEST(resp.count("Server") == 1u, path);
+      BOOST_TEST(resp.count("Date") == 1u, path);
+      BOOST_TEST(resp.header("Server") == (path == "/server" ? "custom/1" : "hellepoll"), path);
+      if (path == "/date") {
+        BOOST_TEST(resp.header("Date") == "Sun, 06 Nov 1994 08:49:37 GMT");
+      } else {
+        const auto date = parse_http_date(resp.header("Date"));
+        BOOST_TEST_REQUIRE(date.has_value(), path);
+        BOOST_TEST(std::abs(static_cast<long>(*date - now)) <= 2, path);
+      }
+      BOOST_TEST(resp.raw.find("\r\n\r\n") == resp.raw.find("\r\n\r\n" + resp.body), path);
+    }
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()
