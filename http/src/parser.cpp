@@ -51,6 +51,15 @@ std::string_view slice_of(std::string_view data, Slice s) noexcept {
 
 constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 
+// s.find(c, from), without the call to memchr for the short strings most targets are.
+// from <= s.size().
+std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
+  if (s.size() - from > 64) return s.find(c, from);
+  for (std::size_t i = from; i < s.size(); ++i)
+    if (s[i] == c) return i;
+  return std::string_view::npos;
+}
+
 // The two long runs of a head are the request-target and field values, and nearly all
 // their bytes are plain printable ASCII. Where SSE2 exists (every x86-64) they are
 // checked 16 at a time; the table loop finishes the tail. Neither reads past `end`.
@@ -515,7 +524,7 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
     return Slice{static_cast<std::uint32_t>(s_.target.off + rel), static_cast<std::uint32_t>(len)};
   };
   const auto split_path_query = [&](std::size_t from) {
-    const std::size_t q = t.find('?', from);
+    const std::size_t q = find_char(t, '?', from);
     if (q == std::string_view::npos) {
       s_.path = at(from, t.size() - from);
     } else {
@@ -572,7 +581,7 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
   // RFC 3986 §2.1: '%' starts two hex digits. Checked in the path only: a query is the
   // application's to interpret, and raw '%' there is common ("?discount=10%").
   const std::string_view path = slice_of(data, s_.path);
-  for (std::size_t pct = path.find('%'); pct != std::string_view::npos; pct = path.find('%', pct + 1)) {
+  for (std::size_t pct = find_char(path, '%'); pct != std::string_view::npos; pct = find_char(path, '%', pct + 1)) {
     if (path.size() - pct < 3 || !has(static_cast<unsigned char>(path[pct + 1]), kHexDigit) ||
         !has(static_cast<unsigned char>(path[pct + 2]), kHexDigit))
       return reject(400, "malformed percent-encoding in the path");
