@@ -33,18 +33,6 @@ void check_field(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-// An owned content type lives in *extras_, which moves as a whole: content_type_ stays valid.
-Response::Response(Response&& o) noexcept
-    : status_(o.status_),
-      has_date_(o.has_date_),
-      has_server_(o.has_server_),
-      close_(o.close_),
-      content_type_(o.content_type_),
-      headers_(std::move(o.headers_)),
-      body_(std::move(o.body_)),
-      file_(std::exchange(o.file_, FileBody{})),
-      extras_(std::move(o.extras_)) {}
-
 Response& Response::operator=(Response&& o) noexcept {
   if (this != &o) {
     this->~Response();
@@ -61,29 +49,16 @@ void release_file(int fd, SharedFd* shared) noexcept {
   if (fd >= 0) io::close_detached(fd);
 }
 
-Response::~Response() {
-  if (file_.fd >= 0) release_file(file_.fd, file_.shared);
-}
-
 Response Response::text(std::string body, int status) {
-  Response r(status);
-  r.content_type_ = "text/plain; charset=utf-8";
-  r.body_ = std::move(body);
-  return r;
+  return Response(status, "text/plain; charset=utf-8", std::move(body));
 }
 
 Response Response::html(std::string body, int status) {
-  Response r(status);
-  r.content_type_ = "text/html; charset=utf-8";
-  r.body_ = std::move(body);
-  return r;
+  return Response(status, "text/html; charset=utf-8", std::move(body));
 }
 
 Response Response::json(std::string body, int status) {
-  Response r(status);
-  r.content_type_ = "application/json";
-  r.body_ = std::move(body);
-  return r;
+  return Response(status, "application/json", std::move(body));
 }
 
 Response Response::error(int status, std::string_view detail) {
