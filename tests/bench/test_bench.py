@@ -5,6 +5,7 @@ FLOOR_URING naming the built floor servers; without them the floor tests are ski
 The timing itself is not tested.
 """
 
+import math
 import os
 import signal
 import socket
@@ -409,9 +410,20 @@ class AbPairTests(unittest.TestCase):
     def test_wrk_figures(self):
         self.assertEqual(ab_pair.parse_wrk(WRK_PLAIN), (272853, 1.04, 9.45))
 
-    def test_output_without_latency_is_refused(self):
+    def test_output_without_latency_counts_requests_with_nan_latency(self):
+        # wrk under a pipelining script prints no usable percentiles.
+        n, p50, p99 = ab_pair.parse_wrk("  272853 requests in 3.05s, 38.77MB read\n")
+        self.assertEqual(n, 272853)
+        self.assertTrue(math.isnan(p50) and math.isnan(p99))
+
+    def test_output_without_a_request_count_is_refused(self):
         with self.assertRaises(RuntimeError):
-            ab_pair.parse_wrk("  272853 requests in 3.05s, 38.77MB read\n")
+            ab_pair.parse_wrk("unable to connect to 127.0.0.1:18400 Connection refused\n")
+
+    def test_wrk_arguments_are_everything_after_the_first_double_dash(self):
+        self.assertEqual(ab_pair.split_wrk_args(["--rounds", "2", "a=x", "--", "-s", "pipeline.lua", "--", "16"]),
+                         (["--rounds", "2", "a=x"], ["-s", "pipeline.lua", "--", "16"]))
+        self.assertEqual(ab_pair.split_wrk_args(["a=x", "b=y"]), (["a=x", "b=y"], []))
 
     def test_machine_names_the_kernel(self):
         self.assertIn(os.uname().release, ab_pair.machine())
