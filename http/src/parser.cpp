@@ -197,13 +197,10 @@ bool valid_host(std::string_view s) noexcept {
     }
     i = close + 1;
   } else {
-    while (i < s.size()) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (has(c, kRegName)) {
-        ++i;
-        continue;
-      }
-      if (c != '%') break;  // ':' before the port, or a byte the check below refuses
+    for (;;) {
+      while (i < s.size() && has(static_cast<unsigned char>(s[i]), kRegName)) ++i;
+      // The end, ':' before the port, or a byte the check below refuses.
+      if (i == s.size() || s[i] != '%') break;
       if (i + 2 >= s.size() || !has(static_cast<unsigned char>(s[i + 1]), kHexDigit) ||
           !has(static_cast<unsigned char>(s[i + 2]), kHexDigit)) {
         return false;
