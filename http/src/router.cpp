@@ -113,6 +113,13 @@ Router::Match Router::match(std::string_view method, std::string_view path,
       }
     }
   }
+  return match_other_kinds(method, path, params);
+}
+
+// The rest of match(), out of line: its vectors and lambdas made the exact-path lookup
+// every request takes pay for a large frame.
+Router::Match Router::match_other_kinds(std::string_view method, std::string_view path,
+                                        std::vector<std::pair<std::string, std::string>>& params) const {
   // Candidates for this path, best kind first; within prefixes, the longest.
   const Entry* best_for_method = nullptr;
   std::size_t best_prefix = 0;

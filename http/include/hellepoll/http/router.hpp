@@ -60,6 +60,8 @@ class Router {
  private:
   struct Entry;
   Route& insert(std::string_view method, std::string_view pattern, int kind);
+  [[gnu::noinline]] Match match_other_kinds(std::string_view method, std::string_view path,
+                                            std::vector<std::pair<std::string, std::string>>& params) const;
   std::vector<std::unique_ptr<Entry>> entries_;
   // Exact-path routes grouped by path, each group's routes in the order they were added,
   // groups sorted by (length, bytes): most requests are answered from here without
