@@ -20,6 +20,7 @@ std::vector<std::string_view> split_path(std::string_view p) {
   }
   return out;
 }
+
 // Short strings (paths, method names): lengths first, then bytes, inline.
 bool same(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -35,6 +36,11 @@ bool shorter_or_before(std::string_view a, std::string_view b) noexcept {
     if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
   return false;
 }
+
+// lower_bound's order over Router::exact_ (whose element type is private to Router).
+constexpr auto group_before = [](const auto& group, std::string_view path) noexcept {
+  return shorter_or_before(group.path, path);
+};
 }  // namespace
 
 struct Router::Entry {
@@ -72,8 +78,7 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
     }
   }
   if (e->kind == exact) {
-    auto at = std::lower_bound(exact_.begin(), exact_.end(), e->text,
-                               [](const ExactPath& g, std::string_view p) { return shorter_or_before(g.path, p); });
+    auto at = std::lower_bound(exact_.begin(), exact_.end(), e->text, group_before);
     if (at == exact_.end() || !same(at->path, e->text)) at = exact_.insert(at, ExactPath{e->text, {}});
     at->routes.push_back(e.get());
   }
@@ -102,8 +107,7 @@ Route& Router::add_regex(std::string_view method, std::string_view re, Handler h
 Router::Match Router::match(std::string_view method, std::string_view path,
                             std::vector<std::pair<std::string, std::string>>& params) const {
   // An exact route always beats the other kinds, and among exact ones the first added.
-  const auto group = std::lower_bound(exact_.begin(), exact_.end(), path,
-                                      [](const ExactPath& g, std::string_view p) { return shorter_or_before(g.path, p); });
+  const auto group = std::lower_bound(exact_.begin(), exact_.end(), path, group_before);
   if (group != exact_.end() && same(group->path, path)) {
     for (const Entry* e : group->routes) {
       const std::string_view m = e->route.method;
