@@ -767,4 +767,31 @@ BOOST_DATA_TEST_CASE(server_and_date_lines_are_ours_unless_the_handler_sets_them
   });
 }
 
+// Status lines come from a table composed at start-up for 100-599 and are composed per
+// response outside it; both read as before, the longest and the edges included.
+BOOST_DATA_TEST_CASE(status_lines_in_and_outside_the_table, backends, backend) {
+  Router r;
+  const std::pair<int, std::string_view> cases[] = {{200, "HTTP/1.1 200 OK"},
+                                                    {431, "HTTP/1.1 431 Request Header Fields Too Large"},
+                                                    {299, "HTTP/1.1 299 Unknown"},
+                                                    {599, "HTTP/1.1 599 Unknown"},
+                                                    {999, "HTTP/1.1 999 Unknown"}};
+  for (const auto& [status, line] : cases)
+    r.get("/" + std::to_string(status), [status = status](Request&) -> Task<Response> {
+      co_return Response::text("x", status);
+    });
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    std::string requests;
+    for (const auto& [status, line] : cases) requests += get("/" + std::to_string(status));
+    co_await c.send(requests);
+    for (const auto& [status, line] : cases) {
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status_line == line);
+      BOOST_TEST(resp.status == status);
+      BOOST_TEST(resp.body == "x");
+    }
+  });
+}
+
 BOOST_AUTO_TEST_SUITE_END()
