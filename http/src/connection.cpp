@@ -33,11 +33,22 @@ using detail::PageArena;
 
 enum class Outcome { keep_going, close, close_lingering };
 
+// Logs the exception being handled as a handler's failure: call it from a catch block.
+void log_handler_failure(const Route& route) noexcept {
+  try {
+    throw;
+  } catch (const std::exception& what) {
+    log(LogLevel::error, "handler for {} {} threw: {}", route.method, route.pattern, what.what());
+  } catch (...) {
+    log(LogLevel::error, "handler for {} {} threw a non-standard exception", route.method, route.pattern);
+  }
+}
+
 // co_await HandlerCall(route, req): the handler's response, or a 500 when the handler
 // throws (from its body or before its coroutine starts) or returns no task at all (a
-// default-constructed Task from a plain function: awaiting it throws). The exception is caught in
-// await_resume, so the result initialises a Response directly: a try block around the
-// co_await cost a default-constructed Response and a move assignment per request.
+// default-constructed Task from a plain function: awaiting it throws). The exception is
+// caught in await_resume, so the result initialises a Response directly: a try block
+// around the co_await cost a default-constructed Response and a move assignment per request.
 class HandlerCall {
  public:
   HandlerCall(const Route& route, Request& req) : route_(route) {
@@ -45,7 +56,7 @@ class HandlerCall {
       task_ = route.handler(req);
       inner_ = std::move(task_).operator co_await();
     } catch (...) {
-      failed_ = failure(std::current_exception());
+      failed_ = failure();
     }
   }
   bool await_ready() const noexcept { return failed_ || inner_.await_ready(); }
@@ -55,19 +66,14 @@ class HandlerCall {
     try {
       return inner_.await_resume();
     } catch (...) {
-      return failure(std::current_exception());
+      return failure();
     }
   }
 
  private:
-  Response failure(std::exception_ptr e) const {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& what) {
-      log(LogLevel::error, "handler for {} {} threw: {}", route_.method, route_.pattern, what.what());
-    } catch (...) {
-      log(LogLevel::error, "handler for {} {} threw a non-standard exception", route_.method, route_.pattern);
-    }
+  // From a catch block.
+  Response failure() const {
+    log_handler_failure(route_);
     return Response::error(500, "the handler failed");
   }
 
@@ -331,11 +337,8 @@ Task<Outcome> Connection::handle_complete_head() {
     StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout);
     try {
       co_await route->stream_handler(req, writer);
-    } catch (const std::exception& e) {
-      log(LogLevel::error, "handler for {} {} threw: {}", route->method, route->pattern, e.what());
-      writer.fail();
     } catch (...) {
-      log(LogLevel::error, "handler for {} {} threw a non-standard exception", route->method, route->pattern);
+      log_handler_failure(*route);
       writer.fail();
     }
     co_await writer.finish();
