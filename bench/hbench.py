@@ -691,6 +691,13 @@ class Bench:
 
     # ------------------------------------------------------------------ setup
     def install(self) -> None:
+        if not self.a.no_build and not self.a.no_install:
+            # The build's own packages (compiler, cmake, liburing, fmt): on a fresh machine
+            # bench/run may be the first command run. scripts/deps.sh is the one list of them.
+            r = subprocess.run(["bash", str(ROOT / "scripts" / "deps.sh")], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SystemExit("bench: scripts/deps.sh could not install the build's packages:\n"
+                                 + r.stdout[-2000:] + r.stderr[-2000:])
         missing = ensure_packages(["wrk", "gnuplot-nox", "nginx", "h2o"], not self.a.no_install)
         if "wrk" in missing:
             raise SystemExit("bench: wrk is missing and could not be installed (apt-get install wrk)")
