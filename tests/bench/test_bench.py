@@ -110,6 +110,36 @@ class ArgumentTests(unittest.TestCase):
         self.assertEqual(hbench.contenders_for(hbench.WORKLOAD_BY_NAME["file4k-c64"], everyone),
                          ["uring", "epoll", "nginx", "h2o"])
 
+    def test_install_runs_the_build_packages_script_first(self):
+        # A fresh machine: bench/run may be the first command, so it installs what the build
+        # needs (scripts/deps.sh) unless told to build or install nothing.
+        from unittest import mock
+        calls = []
+
+        def fake_run(cmd, **kw):
+            calls.append(cmd)
+            return subprocess.CompletedProcess(cmd, fake_run.rc, "", "E: no network")
+
+        for argv, rc, expect_script, expect_exit in (([], 0, True, False), (["--no-install"], 0, False, False),
+                                                     (["--no-build"], 0, False, False), ([], 100, True, True)):
+            with self.subTest(argv=argv, rc=rc):
+                calls.clear()
+                fake_run.rc = rc
+                b = hbench.Bench.__new__(hbench.Bench)
+                b.a = hbench.parse_args(argv + ["--contenders", "uring"])
+                b.notes = []
+                with mock.patch.object(hbench.subprocess, "run", fake_run), \
+                        mock.patch.object(hbench, "ensure_packages", return_value=[]):
+                    if expect_exit:
+                        with self.assertRaisesRegex(SystemExit, "deps.sh"):
+                            b.install()
+                    else:
+                        b.install()
+                ran = [c for c in calls if c[-1].endswith("scripts/deps.sh")]
+                self.assertEqual(len(ran), 1 if expect_script else 0)
+                if ran:
+                    self.assertTrue(Path(ran[0][-1]).is_file())
+
     def test_wrk_command_lines(self):
         b = hbench.Bench.__new__(hbench.Bench)
         b.a = hbench.parse_args([])
