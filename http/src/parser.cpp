@@ -272,6 +272,12 @@ RequestParser::RequestParser(const Limits& limits, std::pmr::memory_resource* me
   headers_.resize(std::min<std::size_t>(limits_.max_headers, 24));
 }
 
+std::string_view RequestParser::line_so_far(std::string_view data) const noexcept {
+  if (s_.line_start >= data.size()) return {};
+  std::string_view line = data.substr(s_.line_start, limits_.max_request_line);
+  return line.substr(0, line.find_first_of("\r\n"));
+}
+
 void RequestParser::reset() noexcept {
   s_ = Progress{};
   state_ = State::Leading;
@@ -356,12 +362,14 @@ leading_lf:
   goto leading;
 
 method: {
-  // Request-line limit: a method or target still running at the limit is 414.
+  // Request-line limit. A method still running at it is longer than any we implement:
+  // 501 (RFC 9112 §3). A target still running at it, or a line made too long by what
+  // follows the target, is 414 (the target is what the client can shorten).
   const std::size_t line_limit = s_.line_start + limits_.max_request_line;
   const std::size_t stop = std::min(end, line_limit);
   while (i < stop && has(p[i], kTchar)) ++i;
   if (i == stop) {
-    if (stop == line_limit) return fail(414, "method too long");
+    if (stop == line_limit) return fail(501, "method longer than any this server implements");
     return suspend(State::Method, i);
   }
   c = p[i];
@@ -404,7 +412,7 @@ version:
   // byte-by-byte path below would.
   if (i == s_.tok_start && end - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
       (p[i + 7] == '0' || p[i + 7] == '1') && p[i + 8] == '\r' && p[i + 9] == '\n') {
-    if (i + 8 - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+    if (i + 8 - s_.line_start > limits_.max_request_line) return fail(414, "request line too long");
     s_.version_minor = p[i + 7] - '0';
     i += 10;
     goto field_start;
@@ -424,7 +432,7 @@ version:
     } else if (k == 6) {
       ok = c == '.';
     } else if (c == '\r') {
-      if (i - s_.line_start > limits_.max_request_line) return fail(400, "request line too long");
+      if (i - s_.line_start > limits_.max_request_line) return fail(414, "request line too long");
       const int major = p[s_.tok_start + 5] - '0';
       const int minor = p[s_.tok_start + 7] - '0';
       if (major != 1) return fail(505, "HTTP version not supported");

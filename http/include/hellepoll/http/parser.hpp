@@ -98,6 +98,9 @@ class RequestParser {
   // The request's method once its request line got that far, also after Error (an error
   // reply to HEAD has no body); Method::Other before.
   Method method_so_far() const noexcept { return s_.method.len ? s_.method_kind : Method::Other; }
+  // The request line as received so far in `data` (what parse() was given), from its first
+  // byte up to its CR or LF or the end: what the access log shows of a refused request.
+  std::string_view line_so_far(std::string_view data) const noexcept;
   const Limits& limits() const noexcept { return limits_; }
 
  private:
