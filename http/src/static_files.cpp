@@ -61,6 +61,9 @@ Response open_error(int err, std::string_view path) {
     return Response::error(404, "no such file");
   }
   if (err == -EACCES || err == -EPERM) return Response::error(403, "permission denied");
+  // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
+  // not a file to serve.
+  if (err == -ENXIO) return Response::error(403, "not a regular file");
   log(LogLevel::warn, "static: cannot open {}: {}", path, std::error_code(-err, std::system_category()).message());
   return Response::error(500, "cannot open the file");
 }
@@ -90,8 +93,11 @@ std::string_view entity_tag_list(const Request& req, std::string_view name, std:
   return v->empty() ? std::string_view(",") : *v;
 }
 
-std::string_view header_or_empty(const Request& req, std::string_view name) {
-  auto v = req.header(name);
+// A date precondition's value, every line of it: two If-Modified-Since lines are a list
+// of dates, which is no HTTP-date, so the precondition is ignored (RFC 9110 §13.1.3,
+// §13.1.4), where taking the first line would honour it.
+std::string_view date_field(const Request& req, std::string_view name, std::string& joined) {
+  auto v = req.header_list(name, joined);
   return v ? *v : std::string_view{};
 }
 
@@ -149,10 +155,11 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
     r.header("Last-Modified", last_modified);
   };
 
-  std::string if_match_lines, if_none_match_lines;
+  std::string if_match_lines, if_none_match_lines, ims_lines, ius_lines;
   ConditionalHeaders cond{entity_tag_list(req, "If-Match", if_match_lines),
                           entity_tag_list(req, "If-None-Match", if_none_match_lines),
-                          header_or_empty(req, "If-Modified-Since"), header_or_empty(req, "If-Unmodified-Since")};
+                          date_field(req, "If-Modified-Since", ims_lines),
+                          date_field(req, "If-Unmodified-Since", ius_lines)};
   switch (evaluate_preconditions(cond, etag, mtime)) {
     case Precondition::not_modified: {
       Response r(304);

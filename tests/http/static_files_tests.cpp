@@ -6,10 +6,12 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -60,8 +62,19 @@ struct Site {
     fs::create_symlink("../secret.txt", root / "rel-link");
     fs::create_symlink("small.txt", root / "good-link");
     ::mkfifo((root / "fifo").c_str(), 0644);
+    write(root / "noindex" / ".hidden", "h");
+    fs::create_directories(root / "noindex" / ".git");
+    // A Unix socket in the site: open(2) refuses it with ENXIO.
+    sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = (root / "sock").string();
+    if (path.size() < sizeof addr.sun_path) std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    BOOST_REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   }
+  int sock = -1;
   ~Site() {
+    ::close(sock);
     std::error_code ec;
     fs::remove_all(root.parent_path(), ec);
   }
@@ -233,6 +246,14 @@ BOOST_DATA_TEST_CASE(conditional_requests, test::backends, backend) {
     BOOST_TEST(by_etag.header("ETag") == etag);
     auto by_date = co_await fetch(at, get("/small.txt", "If-Modified-Since: " + lm + "\r\n"));
     BOOST_TEST(by_date.status == 304);
+    // Two date lines are a list of dates, no HTTP-date: the precondition is ignored
+    // (RFC 9110 §13.1.3, §13.1.4), not decided by the first line.
+    auto two_dates = co_await fetch(at, get("/small.txt", "If-Modified-Since: " + lm + "\r\nIf-Modified-Since: " + lm + "\r\n"));
+    BOOST_TEST(two_dates.status == 200);
+    BOOST_TEST(two_dates.body == site.small);
+    auto two_old = co_await fetch(at, get("/small.txt", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                                                          "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
+    BOOST_TEST(two_old.status == 200);
     // Request headers and the status they must get.
     const std::vector<std::pair<std::string, int>> cases{
         {"If-None-Match: \"other\"\r\n", 200},
@@ -268,6 +289,9 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     BOOST_TEST(listing.body.find("a &lt;b&gt;&amp;.txt") != std::string::npos, listing.body);
     BOOST_TEST(listing.body.find("<b>") == std::string::npos);
     BOOST_TEST(listing.body.find("href=\"a%20%3Cb%3E%26.txt\"") != std::string::npos, listing.body);
+    // Hidden names are not listed (nginx's autoindex: the same).
+    BOOST_TEST(listing.body.find(".hidden") == std::string::npos, listing.body);
+    BOOST_TEST(listing.body.find(".git") == std::string::npos, listing.body);
   });
   Router without = router_for(site, false);
   with_server(backend, without, test_options(), [&](SocketAddress at) -> Task<void> {
@@ -275,6 +299,9 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     BOOST_TEST(refused.status == 403);
     auto fifo = co_await fetch(at, get("/fifo"));
     BOOST_TEST(fifo.status == 403);
+    auto unix_socket = co_await fetch(at, get("/sock"));
+    BOOST_TEST(unix_socket.status == 403);
+    BOOST_TEST(unix_socket.body.find("not a regular file") != std::string::npos, unix_socket.body);
     auto missing = co_await fetch(at, get("/nope.txt"));
     BOOST_TEST(missing.status == 404);
     // A file named as a directory is not there (nginx: 404), however the slash is spelled.
