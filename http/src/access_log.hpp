@@ -2,11 +2,23 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "hellepoll/http/request.hpp"
 
 namespace hellepoll::http {
 
-void write_access_log(const Request& req, int status, std::uint64_t bytes) noexcept;
+// The client's address as the log shows it, "-" when the socket has none. Read once per
+// connection, at its start: a client that has reset is gone by the time its reply is logged.
+std::string peer_host_of(int fd);
+
+void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept;
+
+// A request refused before it was whole (a malformed head, a timeout, a body over the
+// limit): `line` is what came of its request line, logged with quotes, backslashes and
+// bytes outside printable ASCII escaped as \xHH (as nginx does), or "-" when nothing came.
+void write_refused_access_log(std::string_view peer_host, std::string_view line, int status,
+                              std::uint64_t bytes) noexcept;
 
 }  // namespace hellepoll::http

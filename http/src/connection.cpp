@@ -91,6 +91,7 @@ class Connection : public ServerThread::Tracked {
         opts_(thread.options()),
         parser_slot_(std::in_place, opts_.limits, &parser_memory_) {
     fd = stream_.fd();
+    if (opts_.access_log) peer_host_ = peer_host_of(fd);
     thread_.track(this);
   }
   ~Connection() { thread_.untrack(this); }
@@ -161,6 +162,7 @@ class Connection : public ServerThread::Tracked {
   std::string_view body_view_;  // the body the handler sees
   std::size_t body_wire_bytes_ = 0;  // bytes after the head that belonged to the body
   std::uint64_t served_ = 0;         // requests answered on this connection
+  std::string peer_host_;            // for the access log (only when it is on)
 };
 
 // A connection that stayed idle past idle_release_after gives its buffers and parser
@@ -212,6 +214,8 @@ Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
   const bool head_only = parser().method_so_far() == Method::HEAD;
   append_response_head(out_, r, /*version_minor=*/1, /*keep_alive=*/false, head_only);
   if (!head_only) out_.append(r.body());
+  if (opts_.access_log)
+    write_refused_access_log(peer_host_, parser().line_so_far(in_.view()), status, head_only ? 0 : r.body().size());
   log(LogLevel::debug, "closing connection after {}: {}", status, detail);
   co_return Outcome::close_lingering;
 }
@@ -374,7 +378,7 @@ Task<Outcome> Connection::handle_complete_head() {
       }
     }
   }
-  if (opts_.access_log) write_access_log(req, status, head_only ? 0 : bytes);
+  if (opts_.access_log) write_access_log(peer_host_, req, status, head_only ? 0 : bytes);
   ++served_;
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();

@@ -119,4 +119,29 @@ BOOST_DATA_TEST_CASE(the_bundled_site_is_the_default, test::backends, backend) {
   BOOST_TEST(server.stop() == 0);
 }
 
+// The access log has a line for every answered request, refused ones included (nginx
+// logs its 400s too): a malformed head, a bad version, a body over the limit. What came of
+// a refused request line is shown escaped, never raw.
+BOOST_DATA_TEST_CASE(the_access_log_shows_refused_requests_too, test::backends, backend) {
+  ServerProcess server(binary, backend, {"serve", "--access-log", "on"});
+  const std::vector<std::pair<std::string, int>> requests{
+      {"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+      {"GET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n", 400},
+      {"GE\"T /q HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /v HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+      {"POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n", 413},
+  };
+  for (const auto& [request, status] : requests) {
+    SyncClient c(server.port());
+    BOOST_TEST(c.send(request));
+    BOOST_TEST(c.read_response().status == status, request);
+  }
+  BOOST_TEST(server.stop() == 0);
+  const std::string log = server.rest_of_stdout();
+  for (const char* line : {"127.0.0.1 - - [", "\"GET /hello.txt HTTP/1.1\" 200 ", "\"GET /x HTTP/1.1\" 400 ",
+                           "\"GE\\x22T /q HTTP/1.1\" 400 ", "\"GET /v HTTP/2.0\" 505 ",
+                           "\"POST /hello.txt HTTP/1.1\" 413 "})
+    BOOST_TEST(log.find(line) != std::string::npos, line << " in:\n" << log);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -495,6 +495,14 @@ class ServerProcess {
   }
 
   void signal(int sig) { ::kill(pid_, sig); }
+  // What the child wrote to stdout after its first line, up to its end: call once it has
+  // exited (stop() or wait()), or it blocks until it does.
+  std::string rest_of_stdout() {
+    std::string out;
+    char c[4096];
+    for (ssize_t n; (n = ::read(out_fd_, c, sizeof c)) > 0;) out.append(c, static_cast<std::size_t>(n));
+    return out;
+  }
   // Graceful stop: SIGTERM, then the exit code (0 expected; a sanitizer report or a
   // crash makes it non-zero or -1).
   int stop(std::chrono::milliseconds timeout = 5s) {
