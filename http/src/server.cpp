@@ -66,6 +66,11 @@ Task<void> ServerThread::serve(Listener& listener) {
     spawn(serve_connection(std::move(*conn), *this));
   }
   listener_ = nullptr;
+  // drain() spawned the connections it took from the listener's queue and backlog; they
+  // are tracked once they start, which may be after this resumes in the same turn (an
+  // accept completion had scheduled us first). Let them start, or with every connection
+  // still pending at SIGTERM we would see none and exit, dropping them all.
+  co_await yield();
   // Let in-flight requests finish, up to the grace period.
   const auto deadline = Clock::now() + options_.grace_period;
   while (!connections_.empty() && Clock::now() < deadline) co_await sleep_for(5ms);
