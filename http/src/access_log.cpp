@@ -1,13 +1,10 @@
 #include "access_log.hpp"
 
 #include <fmt/format.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <iterator>
-
-#include "hellepoll/net/address.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -36,14 +33,6 @@ void write_line(std::string_view peer_host, FormatRequest&& format_request, int 
 }
 
 }  // namespace
-
-std::string peer_host_of(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "-";
-  std::string host = SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len).host();
-  return host.empty() ? "-" : host;
-}
 
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept {
   // The parser admits no quote, backslash or control byte in a method or target: nothing

@@ -2,17 +2,14 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "hellepoll/http/request.hpp"
 
 namespace hellepoll::http {
 
-// The client's address as the log shows it, "-" when the socket has none. Read once per
-// connection, at its start: a client that has reset is gone by the time its reply is logged.
-std::string peer_host_of(int fd);
-
+// `peer_host`: the client's address, read once per connection at its start (a client that
+// has reset is gone by the time its reply is logged); empty is logged as "-".
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept;
 
 // A request refused before it was whole (a malformed head, a timeout, a body over the

@@ -91,7 +91,8 @@ class Connection : public ServerThread::Tracked {
         opts_(thread.options()),
         parser_slot_(std::in_place, opts_.limits, &parser_memory_) {
     fd = stream_.fd();
-    if (opts_.access_log) peer_host_ = peer_host_of(fd);
+    if (opts_.access_log)
+      if (auto peer = stream_.peer_address()) peer_host_ = peer->host();
     thread_.track(this);
   }
   ~Connection() { thread_.untrack(this); }
