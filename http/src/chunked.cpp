@@ -21,10 +21,6 @@ using detail::kHexDigit;
 using detail::kQdtext;
 using detail::kTchar;
 
-// 16 significant hex digits fill a uint64_t exactly, so refusing a 17th rules out
-// wrap-around. Leading zeros are not counted: chunk-size is 1*HEXDIG, of any length.
-constexpr unsigned kMaxSizeDigits = 16;
-
 constexpr unsigned hex_value(unsigned char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -73,16 +69,16 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
       // No leading whitespace, sign or "0x": the size is 1*HEXDIG and nothing else.
       if (!has(c, kHexDigit)) return fail(400, "invalid chunk size");
       size_ = hex_value(c);
-      digits_ = size_ != 0;
       ext_bytes_ = 0;
       phase_ = Phase::Size;
       return true;
 
     case Phase::Size:
       if (has(c, kHexDigit)) {
-        const unsigned digit = hex_value(c);
-        if ((size_ != 0 || digit != 0) && ++digits_ > kMaxSizeDigits) return fail(400, "chunk size too large");
-        size_ = size_ * 16 + digit;
+        // chunk-size is 1*HEXDIG, leading zeros included: refuse only the digit that would
+        // overflow a uint64_t (a 17th significant one), never wrap around.
+        if (size_ >> 60) return fail(400, "chunk size too large");
+        size_ = size_ * 16 + hex_value(c);
         return true;
       }
       // The size is known: refuse an oversized body now, before any of its data is read.

@@ -90,7 +90,6 @@ class ChunkedDecoder {
 
   Limits limits_;
   Phase phase_ = Phase::SizeStart;
-  unsigned digits_ = 0;
   std::uint64_t size_ = 0;       // current chunk-size
   std::uint64_t remaining_ = 0;  // data bytes left in the current chunk
   std::uint64_t declared_ = 0;   // sum of chunk sizes so far, held to max_body
