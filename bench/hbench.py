@@ -694,7 +694,7 @@ class Bench:
         if not self.a.no_build and not self.a.no_install:
             # The build's own packages (compiler, cmake, liburing, fmt): on a fresh machine
             # bench/run may be the first command run. scripts/deps.sh is the one list of them.
-            r = subprocess.run(["bash", str(ROOT / "scripts" / "deps.sh")], capture_output=True, text=True)
+            r = sh(["bash", str(ROOT / "scripts" / "deps.sh")])
             if r.returncode != 0:
                 raise SystemExit("bench: scripts/deps.sh could not install the build's packages:\n"
                                  + r.stdout[-2000:] + r.stderr[-2000:])

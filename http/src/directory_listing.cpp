@@ -22,7 +22,7 @@ std::string listing_page(int dir_fd, std::string_view url_path) {
       std::string name = e->d_name;
       // Hidden names stay unlisted (nginx's autoindex does the same): ".git", ".env" and
       // the like are rarely meant to be advertised, even where they can be fetched.
-      if (name.empty() || name[0] == '.') continue;
+      if (name[0] == '.') continue;
       entries.emplace_back(std::move(name), e->d_type == DT_DIR);
     }
     ::closedir(d);
