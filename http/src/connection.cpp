@@ -383,7 +383,10 @@ Task<Outcome> Connection::handle_complete_head() {
   ++served_;
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();
-  co_return keep_alive ? Outcome::keep_going : Outcome::close;
+  if (keep_alive) co_return Outcome::keep_going;
+  // A refused 100-continue whose client sent the body anyway: closing with that body
+  // unread would answer it with RST, which can destroy the reply before it is read.
+  co_return body_unread ? Outcome::close_lingering : Outcome::close;
 }
 
 Task<void> Connection::run() {

@@ -312,6 +312,32 @@ BOOST_DATA_TEST_CASE(expect_100_continue_over_limit_gets_413_without_100, backen
   });
 }
 
+// A client may send the body without waiting for 100 Continue (RFC 9110 §10.1.1). When the
+// request is refused without reading it (no route, method not allowed), the server must
+// end with FIN and discard the body, not close with it unread: that sends RST.
+BOOST_DATA_TEST_CASE(refused_100_continue_with_the_body_sent_anyway_ends_with_fin_not_rst, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    for (const auto& [target, status] : {std::pair{"/nowhere", 404}, std::pair{"/", 405}}) {
+      Client c = co_await Client::connect(at);
+      const std::string body(256 * 1024, 'x');
+      const std::string head = std::string("POST ") + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n";
+      // The unfixed server resets the connection while this is in flight: ignore how it ends.
+      (void)co_await c.stream().send_all(head + body, Deadline::after(5s));
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == status);
+      BOOST_TEST(resp.header("Connection") == "close");
+      BOOST_TEST(c.buffered().empty());
+      char tmp[256];
+      auto n = co_await c.stream().recv(tmp, sizeof tmp, Deadline::after(5s));
+      BOOST_TEST_INFO("target " << target);
+      BOOST_TEST(n.has_value(), "ended with " << (n ? "" : n.error().message()) << " instead of FIN");
+      if (n) BOOST_TEST(*n == 0u);
+    }
+  });
+}
+
 // The client keeps uploading after the refusal: the server must read and discard (not
 // close with unread data, which makes the kernel send RST and can destroy the reply).
 BOOST_DATA_TEST_CASE(refused_upload_still_gets_its_413, backends, backend) {
