@@ -161,7 +161,7 @@ class Connection : public ServerThread::Tracked {
   std::string out_;
   std::string body_;            // decoded chunked body
   std::string_view body_view_;  // the body the handler sees
-  std::size_t body_wire_bytes_ = 0;  // bytes after the head that belonged to the body
+  std::size_t body_wire_bytes_ = 0;  // bytes after the head, still in in_, that belong to the body
   std::uint64_t served_ = 0;         // requests answered on this connection
   std::string peer_host_;            // for the access log (only when it is on)
 };
@@ -284,11 +284,11 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
         co_return co_await respond_error(dec.error().status, dec.error().message);
       case ChunkedDecoder::State::NeedMore: break;
     }
-    // Chunk framing already decoded is dropped from the buffer only at the end of the
-    // request, so the buffer holds head + wire body; cap that at the body limit plus
-    // framing slack so a client cannot make us buffer without bound.
-    if (body_wire_bytes_ > limit + 64 * 1024 + opts_.limits.max_trailer_bytes)
-      co_return co_await respond_error(413, "request body larger than the limit");
+    // NeedMore: everything after the head is decoded (its data copied to body_), so the
+    // buffer goes back to holding the head alone plus one read. What the framing costs
+    // on the wire never counts against the body limit, and never piles up in memory.
+    in_.truncate(head_size);
+    body_wire_bytes_ = 0;
     if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
       if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
       co_return Outcome::close;

@@ -47,6 +47,8 @@ class InputBuffer {
     return {reinterpret_cast<std::byte*>(data_ + end_), cap_ - end_};
   }
   void commit(std::size_t n) noexcept { end_ += n; }
+  // Forgets the unconsumed bytes after the first `keep` (ones already decoded elsewhere).
+  void truncate(std::size_t keep) noexcept { end_ = std::min(end_, start_ + keep); }
   // Gives the memory back (only when empty) for a while, RSS included; space()
   // allocates again.
   void release() noexcept {
