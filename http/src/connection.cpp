@@ -15,6 +15,7 @@
 #include "access_log.hpp"
 #include "input_buffer.hpp"
 #include "page_arena.hpp"
+#include "request_preconditions.hpp"
 #include "hellepoll/http/chunked.hpp"
 #include "hellepoll/http/parser.hpp"
 #include "hellepoll/http/server.hpp"
@@ -30,6 +31,7 @@ using namespace std::chrono_literals;
 
 using detail::InputBuffer;
 using detail::PageArena;
+using detail::apply_preconditions;
 
 enum class Outcome { keep_going, close, close_lingering };
 
@@ -352,6 +354,7 @@ Task<Outcome> Connection::handle_complete_head() {
     keep_alive = keep_alive && writer.connection_reusable();
   } else {
     Response r = co_await HandlerCall(*route, req);
+    if (h.has_preconditions) apply_preconditions(req, r);
     // Re-check draining: a drain that began while the handler ran closes this connection
     // after the response, so the response must say so (RFC 9112 §9.6), or the client may
     // pipeline another request onto a connection we are about to close.

@@ -619,6 +619,16 @@ bool RequestParser::finish_field(std::string_view data) noexcept {
       break;
     case 17:
       if (iequals(n, "transfer-encoding")) return on_transfer_encoding(v);
+      if (iequals(n, "if-modified-since")) s_.has_preconditions = true;
+      break;
+    case 8:
+      if (iequals(n, "if-match")) s_.has_preconditions = true;
+      break;
+    case 13:
+      if (iequals(n, "if-none-match")) s_.has_preconditions = true;
+      break;
+    case 19:
+      if (iequals(n, "if-unmodified-since")) s_.has_preconditions = true;
       break;
     default:
       break;
@@ -736,6 +746,7 @@ void RequestParser::materialize(std::string_view data) noexcept {
   h.keep_alive = !s_.conn_close && (s_.version_minor == 1 || s_.conn_keep_alive);
   // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be ignored.
   h.expect_continue = s_.expect_continue && s_.version_minor == 1;
+  h.has_preconditions = s_.has_preconditions;
   // RFC 9112 §3.2.2: for absolute-form the target's authority replaces Host.
   h.host = s_.form == TargetForm::Absolute ? view(s_.authority) : view(s_.host);
 }

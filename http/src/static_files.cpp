@@ -18,6 +18,7 @@
 #include "hellepoll/io.hpp"
 #include "hellepoll/log.hpp"
 #include "directory_listing.hpp"
+#include "request_preconditions.hpp"
 #include "shared_open.hpp"
 
 namespace hellepoll::http {
@@ -84,23 +85,6 @@ std::string url_path_of(std::string_view rel, bool directory) {
   return url;
 }
 
-// If-Match or If-None-Match with all its lines (RFC 9110 §5.3). A field that is there but
-// empty is a list with no members, which matches nothing (§13.1.1: If-Match then fails),
-// so it is passed as ",": an empty view would mean the field is absent.
-std::string_view entity_tag_list(const Request& req, std::string_view name, std::string& joined) {
-  auto v = req.header_list(name, joined);
-  if (!v) return {};
-  return v->empty() ? std::string_view(",") : *v;
-}
-
-// A date precondition's value, every line of it: two If-Modified-Since lines are a list
-// of dates, which is no HTTP-date, so the precondition is ignored (RFC 9110 §13.1.3,
-// §13.1.4), where taking the first line would honour it.
-std::string_view date_field(const Request& req, std::string_view name, std::string& joined) {
-  auto v = req.header_list(name, joined);
-  return v ? *v : std::string_view{};
-}
-
 Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
   auto norm = normalize_request_path(req.path());
   if (!norm) {
@@ -155,12 +139,8 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
     r.header("Last-Modified", last_modified);
   };
 
-  std::string if_match_lines, if_none_match_lines, ims_lines, ius_lines;
-  ConditionalHeaders cond{entity_tag_list(req, "If-Match", if_match_lines),
-                          entity_tag_list(req, "If-None-Match", if_none_match_lines),
-                          date_field(req, "If-Modified-Since", ims_lines),
-                          date_field(req, "If-Unmodified-Since", ius_lines)};
-  switch (evaluate_preconditions(cond, etag, mtime)) {
+  const detail::RequestConditionals cond(req);
+  switch (evaluate_preconditions(cond.fields, etag, mtime)) {
     case Precondition::not_modified: {
       Response r(304);
       validators(r);

@@ -570,6 +570,30 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_found_by_head_size) {
   BOOST_TEST(parser.head_size() == rest.size());  // the leading CRLF counts as part of the head
 }
 
+// The connection evaluates a handler's response against preconditions only when the
+// head has one: the flag must see each of the four fields, in any case, and nothing else.
+BOOST_AUTO_TEST_CASE(precondition_fields_are_flagged) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"If-Match: \"a\"", true},
+      {"if-none-match: *", true},
+      {"IF-MODIFIED-SINCE: Sun, 06 Nov 1994 08:49:37 GMT", true},
+      {"If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT", true},
+      {"If-Range: \"a\"", false},  // consulted only with Range, by static files
+      {"If-Matches: x", false},
+      {"X-If-Match: x", false},
+      {"Accept: */*", false},
+  };
+  for (const auto& [field, flagged] : cases) {
+    RequestParser parser{Limits{}};
+    const std::string req = "GET / HTTP/1.1\r\nHost: h\r\n" + field + "\r\n\r\n";
+    BOOST_TEST_REQUIRE((parser.parse(req) == ParseResult::Complete), field);
+    BOOST_TEST(parser.head().has_preconditions == flagged, field);
+    parser.reset();
+    BOOST_TEST_REQUIRE((parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n") == ParseResult::Complete));
+    BOOST_TEST(!parser.head().has_preconditions, "after reset, from " << field);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(results_are_sticky_until_reset) {
   RequestParser parser{Limits{}};
   const std::string good = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";

@@ -52,6 +52,11 @@ Router make_router() {
     co_return Response::text("unreachable");
   });
   r.get("/big", [](Request&) -> Task<Response> { co_return Response::text(std::string(100000, 'b')); });
+  r.get("/tagged", [](Request&) -> Task<Response> {
+    Response r = Response::text("v1 body");
+    r.header("ETag", "\"v1\"").header("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT").header("Cache-Control", "max-age=60");
+    co_return r;
+  });
   r.get("/slow", [](Request&) -> Task<Response> {
     co_await sleep_for(300ms);
     co_return Response::text("slow");
@@ -432,6 +437,62 @@ BOOST_DATA_TEST_CASE(head_has_get_headers_no_body_and_pipelining_continues, back
 
 // RFC 9110 §9.3.2: no content in a reply to HEAD, an error reply included; the client
 // would take the bytes for the next response. The head still says how long it would be.
+// A handler's 200 to GET or HEAD is judged by the request's preconditions against the
+// validators the handler set, as static files are (RFC 9110 §13.2.2) and as nginx does for
+// any 200: one connection, requests in turn, so a 304's framing is checked too.
+BOOST_DATA_TEST_CASE(handler_responses_honour_preconditions_on_get_and_head, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    struct Case {
+      std::string method, target, field;
+      int status;
+    };
+    const std::string before = "Sat, 05 Nov 1994 08:49:37 GMT", same = "Sun, 06 Nov 1994 08:49:37 GMT";
+    const std::vector<Case> cases = {
+        {"GET", "/tagged", "If-None-Match: \"v1\"", 304},
+        {"GET", "/tagged", "If-None-Match: \"v0\", W/\"v1\"", 304},  // weak comparison
+        {"GET", "/tagged", "If-None-Match: \"v2\"", 200},
+        {"HEAD", "/tagged", "If-None-Match: *", 304},
+        {"GET", "/tagged", "If-Match: \"v1\"", 200},
+        {"GET", "/tagged", "If-Match: W/\"v1\"", 412},  // strong comparison
+        {"GET", "/tagged", "If-Match: \"v2\"", 412},
+        {"GET", "/tagged", "If-Modified-Since: " + same, 304},
+        {"GET", "/tagged", "If-Modified-Since: " + before, 200},
+        {"GET", "/tagged", "If-Unmodified-Since: " + before, 412},
+        {"GET", "/tagged", "If-Unmodified-Since: " + same, 200},
+        // No validators: only "*" matches, and dates are ignored.
+        {"GET", "/", "If-Match: \"nope\"", 412},
+        {"GET", "/", "If-Match: *", 200},
+        {"GET", "/", "If-None-Match: *", 304},
+        {"GET", "/", "If-None-Match: \"x\"", 200},
+        {"GET", "/", "If-Modified-Since: " + same, 200},
+        {"GET", "/", "If-Unmodified-Since: " + before, 200},
+        // Not a 200: left alone. Not GET or HEAD: the handler's business.
+        {"GET", "/throw", "If-None-Match: *", 500},
+        {"POST", "/ignore", "If-Match: \"nope\"", 200},
+    };
+    Client c = co_await Client::connect(at);
+    for (const Case& k : cases) {
+      BOOST_TEST_INFO(k.method << " " << k.target << " " << k.field);
+      const std::string body = k.method == "POST" ? "Content-Length: 0\r\n" : "";
+      co_await c.send(k.method + " " + k.target + " HTTP/1.1\r\nHost: x\r\n" + k.field + "\r\n" + body + "\r\n");
+      RawResponse resp = co_await c.read_response(k.method == "HEAD");
+      BOOST_TEST(resp.status == k.status);
+      if (k.status == 304) {
+        BOOST_TEST(resp.raw_body.empty());
+        BOOST_TEST(resp.count("Content-Type") == 0u);
+        BOOST_TEST(resp.count("Content-Length") == 0u);
+        if (k.target == "/tagged") {
+          BOOST_TEST(resp.header("ETag") == "\"v1\"");
+          BOOST_TEST(resp.header("Cache-Control") == "max-age=60");
+        }
+      }
+      if (k.status == 412) BOOST_TEST(resp.body == "412 Precondition Failed: precondition failed\n");
+      if (k.status == 200 && k.target == "/tagged" && k.method == "GET") BOOST_TEST(resp.body == "v1 body");
+    }
+  });
+}
+
 BOOST_DATA_TEST_CASE(error_replies_to_head_have_no_body, backends, backend) {
   Router r = make_router();
   with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {

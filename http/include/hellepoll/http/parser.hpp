@@ -62,6 +62,8 @@ struct RequestHead {
   std::uint64_t content_length = 0;  // meaningful when body == BodyKind::Length
   bool keep_alive = true;
   bool expect_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request
+  // If-Match, If-None-Match, If-Modified-Since or If-Unmodified-Since is present.
+  bool has_preconditions = false;
   // The Host header value, or for an absolute-form target its authority (RFC 9112 §3.2.2).
   std::string_view host;
 
@@ -160,6 +162,7 @@ class RequestParser {
     bool conn_keep_alive = false;
     bool expect_continue = false;
     bool expect_other = false;
+    bool has_preconditions = false;
   };
 
   ParseResult fail(int status, std::string_view message) noexcept;
