@@ -97,7 +97,10 @@ class Connection : public ServerThread::Tracked {
       if (auto peer = stream_.peer_address()) peer_host_ = peer->host();
     thread_.track(this);
   }
-  ~Connection() { thread_.untrack(this); }
+  ~Connection() {
+    thread_.release_body_memory(body_claim_);
+    thread_.untrack(this);
+  }
 
   Task<void> run();
 
@@ -146,6 +149,14 @@ class Connection : public ServerThread::Tracked {
   Task<Outcome> handle_complete_head();
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
   Task<Outcome> respond_error(int status, std::string_view detail);
+  // The current body's share of the thread's body memory: claimed as it is known, given
+  // back (with the memory itself, when it was more than a page or so) once it is answered.
+  bool claim_body_memory(std::uint64_t n) noexcept {
+    if (!thread_.claim_body_memory(n)) return false;
+    body_claim_ += n;
+    return true;
+  }
+  void release_body_memory() noexcept;
   Task<void> linger();
 
   TcpStream stream_;
@@ -164,6 +175,7 @@ class Connection : public ServerThread::Tracked {
   std::string body_;            // decoded chunked body
   std::string_view body_view_;  // the body the handler sees
   std::size_t body_wire_bytes_ = 0;  // bytes after the head, still in in_, that belong to the body
+  std::uint64_t body_claim_ = 0;     // of the thread's max_body_memory_per_thread
   std::uint64_t served_ = 0;         // requests answered on this connection
   std::string peer_host_;            // for the access log (only when it is on)
 };
@@ -179,6 +191,12 @@ Task<bool> Connection::wait_idle(Deadline idle_deadline, bool& timed_out) {
     co_return false;
   }
   co_return co_await fill(turn_deadline(opts_.header_timeout), timed_out);
+}
+
+void Connection::release_body_memory() noexcept {
+  thread_.release_body_memory(std::exchange(body_claim_, 0));
+  if (body_.capacity() > 64 * 1024) std::string().swap(body_);
+  if (in_.empty() && in_.capacity() > 64 * 1024) in_.release();
 }
 
 void Connection::release_memory() noexcept {
@@ -212,6 +230,7 @@ Task<bool> Connection::flush(bool more_follows) {
 
 Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
   Response r = Response::error(status, detail);
+  if (status == 503) r.header("Retry-After", "1");  // body memory frees as requests finish
   // An error reply to HEAD has no body either (RFC 9110 §9.3.2): the client would read
   // it as the start of the next response.
   const bool head_only = parser().method_so_far() == Method::HEAD;
@@ -248,6 +267,8 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
 
   if (head.body == BodyKind::Length && head.content_length > limit)
     co_return co_await respond_error(413, "request body larger than the limit");
+  if (head.body == BodyKind::Length && !claim_body_memory(head.content_length))
+    co_return co_await respond_error(503, "too many request bodies in memory; try again");
   if (head.expect_continue) {
     if (!route) co_return Outcome::close;  // caller answers with the final status instead
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");
@@ -277,7 +298,11 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     auto step = dec.decode(avail);
     body_wire_bytes_ += step.consumed;
     switch (step.state) {
-      case ChunkedDecoder::State::Data: body_.append(step.data); continue;
+      case ChunkedDecoder::State::Data:
+        if (!claim_body_memory(step.data.size()))
+          co_return co_await respond_error(503, "too many request bodies in memory; try again");
+        body_.append(step.data);
+        continue;
       case ChunkedDecoder::State::Done:
         parser().parse(in_.view());
         body_view_ = body_;
@@ -386,6 +411,7 @@ Task<Outcome> Connection::handle_complete_head() {
   ++served_;
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();
+  if (body_claim_) release_body_memory();
   if (keep_alive) co_return Outcome::keep_going;
   // A refused 100-continue whose client sent the body anyway: closing with that body
   // unread would answer it with RST, which can destroy the reply before it is read.

@@ -22,6 +22,7 @@ class InputBuffer {
 
   std::string_view view() const noexcept { return {data_ + start_, end_ - start_}; }
   std::size_t size() const noexcept { return end_ - start_; }
+  std::size_t capacity() const noexcept { return cap_; }
   bool empty() const noexcept { return start_ == end_; }
   void consume(std::size_t n) noexcept {
     start_ += n;

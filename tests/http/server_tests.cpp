@@ -370,6 +370,60 @@ BOOST_DATA_TEST_CASE(refused_100_continue_with_the_body_sent_anyway_ends_with_fi
   });
 }
 
+// Bodies held in memory are bounded per thread: while one upload holds most of the budget
+// another that would pass it gets 503 with Retry-After (Content-Length: before its body is
+// read; chunked: when its data would pass it), and the budget comes back when the upload
+// is answered.
+BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.max_body_memory_per_thread = 100000;
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    const auto post = [](std::size_t n) {
+      return "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n";
+    };
+    const std::string big(80000, 'a'), small(30000, 'b');
+    Client holder = co_await Client::connect(at);
+    co_await holder.send(post(big.size()) + big.substr(0, 1000));
+    co_await sleep_for(50ms);  // the server reads that head and claims its 80,000 bytes
+
+    const std::vector<std::string> refused = {
+        post(small.size()) + small,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt_hex(small.size()) + "\r\n" +
+            small + "\r\n0\r\n\r\n"};
+    for (const std::string& req : refused) {
+      Client c = co_await Client::connect(at);
+      co_await c.send(req);
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == 503);
+      BOOST_TEST(resp.header("Retry-After") == "1");
+      BOOST_TEST(resp.header("Connection") == "close");
+      BOOST_TEST(resp.body == "503 Service Unavailable: too many request bodies in memory; try again\n");
+    }
+    // Bodies that fit next to it are served meanwhile.
+    {
+      Client c = co_await Client::connect(at);
+      co_await c.send(post(15000) + std::string(15000, 'c'));
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == 200);
+      BOOST_TEST(resp.body.size() == 15000u);
+    }
+    co_await holder.send(big.substr(1000));
+    RawResponse done = co_await holder.read_response();
+    BOOST_TEST(done.status == 200);
+    BOOST_TEST((done.body == big));
+    // Given back: a body nearly the whole budget now fits, on that connection and others.
+    co_await holder.send(post(90000) + std::string(90000, 'd'));
+    RawResponse again = co_await holder.read_response();
+    BOOST_TEST(again.status == 200);
+    BOOST_TEST(again.body.size() == 90000u);
+    Client c = co_await Client::connect(at);
+    co_await c.send(post(small.size()) + small);
+    RawResponse after = co_await c.read_response();
+    BOOST_TEST(after.status == 200);
+  });
+}
+
 // The client keeps uploading after the refusal: the server must read and discard (not
 // close with unread data, which makes the kernel send RST and can destroy the reply).
 BOOST_DATA_TEST_CASE(refused_upload_still_gets_its_413, backends, backend) {

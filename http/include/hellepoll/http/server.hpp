@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,6 +47,11 @@ struct ServerOptions {
   // After SIGTERM, how long in-flight requests get before their connections are cut.
   Duration grace_period = std::chrono::seconds(10);
   bool access_log = true;  // Common Log Format on stdout
+  // Request bodies are held in memory whole until their handler returns. This bounds the
+  // bytes of bodies one server thread holds at once: a request whose body would pass it
+  // gets 503 with Retry-After (before any of it is read when Content-Length declares it),
+  // so a crowd of uploaders cannot run the process out of memory.
+  std::uint64_t max_body_memory_per_thread = std::uint64_t{256} << 20;
 };
 
 // Per-thread server state shared by the accept loop and its connections.
@@ -71,12 +77,22 @@ class ServerThread {
   };
   void track(Tracked* c) { connections_.push_back(c); }
   void untrack(Tracked* c);
+  // Claims `n` bytes of max_body_memory_per_thread for a request body; false if they are
+  // not free. Each claim is given back with release_body_memory.
+  bool claim_body_memory(std::uint64_t n) noexcept {
+    if (n > options_.max_body_memory_per_thread - body_memory_) return false;
+    body_memory_ += n;
+    return true;
+  }
+  void release_body_memory(std::uint64_t n) noexcept { body_memory_ -= n; }
+  std::uint64_t body_memory() const noexcept { return body_memory_; }
 
  private:
   const Router& router_;
   const ServerOptions& options_;
   Listener* listener_ = nullptr;
   bool draining_ = false;
+  std::uint64_t body_memory_ = 0;  // claimed by request bodies being read or handled
   std::vector<Tracked*> connections_;
 };
 
