@@ -1,5 +1,6 @@
 #include "hellepoll/http/server.hpp"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -20,11 +21,18 @@ namespace hellepoll::http {
 
 using namespace std::chrono_literals;
 
-void ServerThread::untrack(Tracked* c) {
-  auto it = std::find(connections_.begin(), connections_.end(), c);
-  if (it != connections_.end()) {
-    *it = connections_.back();
-    connections_.pop_back();
+void ServerThread::untrack(Tracked* c) noexcept {
+  Tracked* last = connections_.back();
+  connections_[c->index] = last;
+  last->index = c->index;
+  connections_.pop_back();
+  // A wave of connections has gone (a burst of clients that closed, or hostile ones cut
+  // off): free() keeps what they used inside the process, so hand whole free pages back
+  // to the kernel each time half of the peak has gone. Never under steady churn, where
+  // the count stays near its peak.
+  if (peak_connections_ >= 64 && connections_.size() <= peak_connections_ / 2) {
+    ::malloc_trim(0);
+    peak_connections_ = connections_.size();
   }
 }
 

@@ -30,14 +30,6 @@ inline std::string pattern(std::size_t n) {
   return s;
 }
 
-inline long status_kib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  return -1;
-}
-
 inline Task<std::size_t> download(SocketAddress at) {
   Client c = co_await Client::connect(at);
   co_await c.send("GET /large.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");

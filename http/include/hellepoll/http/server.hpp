@@ -9,6 +9,7 @@
 //   return Server(std::move(router), options).run();
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -73,10 +74,15 @@ class ServerThread {
   // Used by connections.
   struct Tracked {
     int fd = -1;
-    bool idle = false;  // between two requests of a kept-alive connection
+    bool idle = false;       // between two requests of a kept-alive connection
+    std::size_t index = 0;   // in connections_: closing one is O(1) with 50,000 open
   };
-  void track(Tracked* c) { connections_.push_back(c); }
-  void untrack(Tracked* c);
+  void track(Tracked* c) {
+    c->index = connections_.size();
+    connections_.push_back(c);
+    peak_connections_ = std::max(peak_connections_, connections_.size());
+  }
+  void untrack(Tracked* c) noexcept;
   // Claims `n` bytes of max_body_memory_per_thread for a request body; false if they are
   // not free. Each claim is given back with release_body_memory.
   bool claim_body_memory(std::uint64_t n) noexcept {
@@ -93,6 +99,7 @@ class ServerThread {
   Listener* listener_ = nullptr;
   bool draining_ = false;
   std::uint64_t body_memory_ = 0;  // claimed by request bodies being read or handled
+  std::size_t peak_connections_ = 0;  // since memory was last handed back (see untrack)
   std::vector<Tracked*> connections_;
 };
 
