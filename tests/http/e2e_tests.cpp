@@ -25,6 +25,22 @@ namespace {
 const std::string kHello = HELLEPOLL_BINARY_DIR "/examples/hello";
 const std::string kApi = HELLEPOLL_BINARY_DIR "/examples/api";
 
+// A plain blocking socket to 127.0.0.1:port that has sent `bytes`; -1 on failure.
+int connect_and_send(std::uint16_t port, std::string_view bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 ||
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string get(std::string_view path, std::string_view extra = {}) {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
 }
@@ -140,14 +156,8 @@ BOOST_DATA_TEST_CASE(sigterm_with_a_thousand_requests_in_flight_answers_them_all
   std::vector<pollfd> fds;
   std::vector<std::string> replies(kClients);
   for (int i = 0; i < kClients; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd >= 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(server.port());
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE_MESSAGE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0, "connect " << i);
-    BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    const int fd = connect_and_send(server.port(), request);
+    BOOST_REQUIRE_MESSAGE(fd >= 0, "client " << i);
     fds.push_back({fd, POLLIN, 0});
   }
   server.signal(SIGTERM);
@@ -196,14 +206,8 @@ BOOST_DATA_TEST_CASE(memory_of_a_wave_of_closed_connections_goes_back_to_the_ker
   for (int i = 0; i < 60; ++i) head += "X-Filler: " + std::string(1000, 'a') + "\r\n";  // no final CRLF
   std::vector<int> fds;
   for (int i = 0; i < 1000; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd >= 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(server.port());
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE_MESSAGE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0, "connect " << i);
-    BOOST_REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    const int fd = connect_and_send(server.port(), head);
+    BOOST_REQUIRE_MESSAGE(fd >= 0, "client " << i);
     fds.push_back(fd);
   }
   // Wait until the server has read the heads into its buffers (RSS stops growing).
