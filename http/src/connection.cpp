@@ -148,6 +148,7 @@ class Connection : public ServerThread::Tracked {
   }
   Task<Outcome> handle_complete_head();
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
+  Task<bool> skip_request_body(BodyKind kind, std::uint64_t length, std::uint64_t limit);
   Task<Outcome> respond_error(int status, std::string_view detail);
   // The current body's share of the thread's body memory: claimed as it is known, given
   // back (with the memory itself, when it was more than a page or so) once it is answered.
@@ -263,7 +264,9 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   body_.clear();
   body_view_ = {};
   body_wire_bytes_ = 0;
-  if (head.body == BodyKind::None) co_return Outcome::keep_going;
+  // Content-Length: 0 is no body: nothing to wait for, no 100 Continue to send.
+  if (head.body == BodyKind::None || (head.body == BodyKind::Length && head.content_length == 0))
+    co_return Outcome::keep_going;
 
   if (head.body == BodyKind::Length && head.content_length > limit)
     co_return co_await respond_error(413, "request body larger than the limit");
@@ -323,6 +326,32 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   }
 }
 
+// Reads and drops, from the front of in_, the body of a request answered without it:
+// false if the client does not send it whole and well framed (the connection then closes).
+Task<bool> Connection::skip_request_body(BodyKind kind, std::uint64_t length, std::uint64_t limit) {
+  bool timed_out = false;
+  if (kind == BodyKind::Length) {
+    for (;;) {
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(length, in_.size()));
+      in_.consume(take);
+      length -= take;
+      if (length == 0) co_return true;
+      if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) co_return false;
+    }
+  }
+  Limits route_limits = opts_.limits;
+  route_limits.max_body = limit;
+  ChunkedDecoder dec(route_limits);
+  for (;;) {
+    const auto step = dec.decode(in_.view());
+    in_.consume(step.consumed);
+    if (step.state == ChunkedDecoder::State::Done) co_return true;
+    if (step.state == ChunkedDecoder::State::Error) co_return false;
+    if (step.state == ChunkedDecoder::State::NeedMore && !co_await fill(turn_deadline(opts_.body_timeout), timed_out))
+      co_return false;
+  }
+}
+
 Task<Outcome> Connection::handle_complete_head() {
   const RequestHead& head = parser().head();
   Request req(head, {}, fd);
@@ -330,14 +359,18 @@ Task<Outcome> Connection::handle_complete_head() {
   const Route* route = match.route;
   const std::uint64_t limit = route && route->max_body ? route->max_body : opts_.limits.max_body;
 
-  // Most requests have no body: skip read_body's coroutine frame for them.
+  // Most requests have no body: skip read_body's coroutine frame for them. A request no
+  // route takes (404, 405, 501) is answered at once and its body skipped afterwards
+  // without being kept (as nginx discards it), unless it is over the limit (413) or
+  // awaits 100 Continue (answered, then closed: the client may never send it).
   Outcome body_outcome = Outcome::keep_going;
-  if (head.body != BodyKind::None) {
-    body_outcome = co_await read_body(route, limit);
-  } else {
-    body_view_ = {};
-    body_wire_bytes_ = 0;
-  }
+  const BodyKind skipped_kind = head.body;
+  const std::uint64_t skipped_length = head.content_length;
+  const bool skip_body = !route && head.body != BodyKind::None && !head.expect_continue &&
+                         !(head.body == BodyKind::Length && head.content_length > limit);
+  body_view_ = {};
+  body_wire_bytes_ = 0;
+  if (head.body != BodyKind::None && !skip_body) body_outcome = co_await read_body(route, limit);
   if (body_outcome == Outcome::close_lingering) co_return body_outcome;
   const bool body_unread = body_outcome == Outcome::close;  // refused 100-continue, or EOF
   if (body_unread && route) co_return Outcome::close;
@@ -359,7 +392,6 @@ Task<Outcome> Connection::handle_complete_head() {
                                                      : match.status == 405 ? "method not allowed for this path"
                                                                            : "method not implemented");
     if (match.status == 405) r.header("Allow", match.allow);
-    if (match.status == 501) keep_alive = false;
     status = r.status();
     bytes = r.content_length();
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);
@@ -412,6 +444,11 @@ Task<Outcome> Connection::handle_complete_head() {
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();
   if (body_claim_) release_body_memory();
+  if (skip_body) {
+    if (!keep_alive) co_return Outcome::close_lingering;  // linger() discards it
+    if (!co_await flush() || !co_await skip_request_body(skipped_kind, skipped_length, limit))
+      co_return Outcome::close;
+  }
   if (keep_alive) co_return Outcome::keep_going;
   // A refused 100-continue whose client sent the body anyway: closing with that body
   // unread would answer it with RST, which can destroy the reply before it is read.
