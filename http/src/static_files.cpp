@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <system_error>
@@ -58,7 +59,11 @@ Response open_error(int err, std::string_view path) {
   // (nginx answers 404 too); the client's doing, not a server error.
   if (err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG) return not_found();
   if (err == -EXDEV || err == -ELOOP) {
-    log(LogLevel::warn, "static: refused {}: it resolves outside the document root", path);
+    // A link in the site that leaves it: worth telling the operator, once; any client can
+    // ask for it again and again, so later ones go to debug rather than flood the log.
+    static std::atomic<bool> told{false};
+    log(told.exchange(true, std::memory_order_relaxed) ? LogLevel::debug : LogLevel::warn,
+        "static: refused {}: it resolves outside the document root (logged once at warn level)", path);
     return Response::error(404, "no such file");
   }
   if (err == -EACCES || err == -EPERM) return Response::error(403, "permission denied");
@@ -88,7 +93,8 @@ std::string url_path_of(std::string_view rel, bool directory) {
 Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
   auto norm = normalize_request_path(req.path());
   if (!norm) {
-    log(LogLevel::warn, "static: refused request path {}", req.path());
+    // The client's doing, answered 403 and in the access log: not a server warning.
+    log(LogLevel::debug, "static: refused request path {}", req.path());
     co_return Response::error(403, "this path is not allowed");
   }
   OpenedFile file = co_await open_shared(root->fd, norm->rel);
