@@ -19,6 +19,7 @@ namespace hellepoll::http {
 namespace {
 
 using detail::has;
+using detail::iequals;
 using detail::is_ows;
 using detail::kFieldChar;
 using detail::kHexDigit;
@@ -29,18 +30,6 @@ using detail::kTargetChar;
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
 // A few cover old clients that send CRLF after a POST body; a stream of them is not HTTP.
 constexpr unsigned kMaxLeadingEmptyLines = 4;
-
-constexpr unsigned char lower(unsigned char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 // The bytes an offset-and-length Slice names (no bounds check: the parser made the slice
 // from these bytes).

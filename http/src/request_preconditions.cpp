@@ -8,13 +8,6 @@
 namespace hellepoll::http::detail {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;  // names are tokens: letters, digits, '-'
-  return true;
-}
-
 std::string_view entity_tag_list(const Request& req, std::string_view name, std::string& joined) {
   auto v = req.header_list(name, joined);
   if (!v) return {};

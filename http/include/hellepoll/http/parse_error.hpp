@@ -70,5 +70,14 @@ inline constexpr std::array<std::uint8_t, 256> kCharTable = make_char_table();
 constexpr bool has(unsigned char c, std::uint8_t cls) noexcept { return (kCharTable[c] & cls) != 0; }
 constexpr bool is_ows(unsigned char c) noexcept { return c == ' ' || c == '\t'; }
 
+// ASCII case-insensitive equality: field names and the like (RFC 9110 §5.1).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  constexpr auto lower = [](unsigned char c) { return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c; };
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
 }  // namespace detail
 }  // namespace hellepoll::http

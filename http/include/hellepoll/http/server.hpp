@@ -91,7 +91,6 @@ class ServerThread {
     return true;
   }
   void release_body_memory(std::uint64_t n) noexcept { body_memory_ -= n; }
-  std::uint64_t body_memory() const noexcept { return body_memory_; }
 
  private:
   const Router& router_;
