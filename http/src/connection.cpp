@@ -148,7 +148,7 @@ class Connection : public ServerThread::Tracked {
   }
   Task<Outcome> handle_complete_head();
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
-  Task<bool> skip_request_body(BodyKind kind, std::uint64_t length, std::uint64_t limit);
+  Task<bool> skip_request_body();
   Task<Outcome> respond_error(int status, std::string_view detail);
   // The current body's share of the thread's body memory: claimed as it is known, given
   // back (with the memory itself, when it was more than a page or so) once it is answered.
@@ -177,6 +177,11 @@ class Connection : public ServerThread::Tracked {
   std::string_view body_view_;  // the body the handler sees
   std::size_t body_wire_bytes_ = 0;  // bytes after the head, still in in_, that belong to the body
   std::uint64_t body_claim_ = 0;     // of the thread's max_body_memory_per_thread
+  // The body of a request answered without it (no route), to skip once answered; set
+  // only then, so requests without one carry nothing more in handle_complete_head.
+  BodyKind skip_kind_ = BodyKind::None;
+  std::uint64_t skip_length_ = 0;
+  std::uint64_t skip_limit_ = 0;
   std::uint64_t served_ = 0;         // requests answered on this connection
   std::string peer_host_;            // for the access log (only when it is on)
 };
@@ -326,9 +331,13 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   }
 }
 
-// Reads and drops, from the front of in_, the body of a request answered without it:
-// false if the client does not send it whole and well framed (the connection then closes).
-Task<bool> Connection::skip_request_body(BodyKind kind, std::uint64_t length, std::uint64_t limit) {
+// Sends the answer, then reads and drops from the front of in_ the body of the request
+// answered without it (skip_kind_): false if the client does not send it whole and well
+// framed (the connection then closes).
+Task<bool> Connection::skip_request_body() {
+  const BodyKind kind = std::exchange(skip_kind_, BodyKind::None);
+  std::uint64_t length = skip_length_;
+  if (!co_await flush()) co_return false;
   bool timed_out = false;
   if (kind == BodyKind::Length) {
     for (;;) {
@@ -340,7 +349,7 @@ Task<bool> Connection::skip_request_body(BodyKind kind, std::uint64_t length, st
     }
   }
   Limits route_limits = opts_.limits;
-  route_limits.max_body = limit;
+  route_limits.max_body = skip_limit_;
   ChunkedDecoder dec(route_limits);
   for (;;) {
     const auto step = dec.decode(in_.view());
@@ -364,13 +373,17 @@ Task<Outcome> Connection::handle_complete_head() {
   // without being kept (as nginx discards it), unless it is over the limit (413) or
   // awaits 100 Continue (answered, then closed: the client may never send it).
   Outcome body_outcome = Outcome::keep_going;
-  const BodyKind skipped_kind = head.body;
-  const std::uint64_t skipped_length = head.content_length;
-  const bool skip_body = !route && head.body != BodyKind::None && !head.expect_continue &&
-                         !(head.body == BodyKind::Length && head.content_length > limit);
   body_view_ = {};
   body_wire_bytes_ = 0;
-  if (head.body != BodyKind::None && !skip_body) body_outcome = co_await read_body(route, limit);
+  if (head.body != BodyKind::None) {
+    if (!route && !head.expect_continue && !(head.body == BodyKind::Length && head.content_length > limit)) {
+      skip_kind_ = head.body;
+      skip_length_ = head.content_length;
+      skip_limit_ = limit;
+    } else {
+      body_outcome = co_await read_body(route, limit);
+    }
+  }
   if (body_outcome == Outcome::close_lingering) co_return body_outcome;
   const bool body_unread = body_outcome == Outcome::close;  // refused 100-continue, or EOF
   if (body_unread && route) co_return Outcome::close;
@@ -444,10 +457,12 @@ Task<Outcome> Connection::handle_complete_head() {
   in_.consume(parser().head_size() + body_wire_bytes_);
   parser().reset();
   if (body_claim_) release_body_memory();
-  if (skip_body) {
-    if (!keep_alive) co_return Outcome::close_lingering;  // linger() discards it
-    if (!co_await flush() || !co_await skip_request_body(skipped_kind, skipped_length, limit))
-      co_return Outcome::close;
+  if (skip_kind_ != BodyKind::None) {
+    if (!keep_alive) {
+      skip_kind_ = BodyKind::None;
+      co_return Outcome::close_lingering;  // linger() discards it
+    }
+    if (!co_await skip_request_body()) co_return Outcome::close;
   }
   if (keep_alive) co_return Outcome::keep_going;
   // A refused 100-continue whose client sent the body anyway: closing with that body
