@@ -88,9 +88,12 @@ Task<void> TcpStream::close() {
   int fd = socket_.release();
   if (fd < 0) co_return;
   Scheduler& s = Scheduler::current();
+  // The close operation makes the backend forget the fd first, in order with what it has
+  // queued for it. A stopping scheduler refuses new operations, but a close must still
+  // happen.
+  if (!s.stopping() && co_await io::close(fd) != -ECANCELED) co_return;
   s.backend().forget_fd(fd);
-  // A stopping scheduler refuses new operations, but a close must still happen.
-  if (s.stopping() || co_await io::close(fd) == -ECANCELED) ::close(fd);
+  ::close(fd);
 }
 
 Result<SocketAddress> TcpStream::peer_address() const {

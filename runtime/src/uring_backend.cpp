@@ -98,6 +98,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
                               std::string("io_uring lacks opcode IORING_OP_").append(op.name));
     }
   }
+  const bool files_update = io_uring_opcode_supported(probe, IORING_OP_FILES_UPDATE);
   io_uring_free_probe(probe);
 
   if (features & kFeatMinTimeout)
@@ -116,6 +117,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
   wake_op_.on_complete = &UringBackend::wake_completed;
   wake_op_.ptr2 = this;
   setup_recv_buffers(options);
+  setup_fixed_files(files_update);
 }
 
 UringBackend::~UringBackend() {
@@ -136,6 +138,7 @@ std::string UringBackend::describe() const {
   if (multishot_recv_)
     s += "; multishot recv into " + std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
   if (batch_wait_us_) s += "; batched waits up to " + std::to_string(batch_wait_us_) + " us";
+  if (fixed_slots_) s += "; sends by a " + std::to_string(fixed_slots_) + "-slot file table";
   return s + ")";
 }
 
@@ -190,6 +193,8 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
     case OpCode::poll_read: io_uring_prep_poll_add(sqe, op.fd, POLLIN); break;
     case OpCode::send_file: io_uring_prep_poll_add(sqe, op.fd, POLLOUT); break;  // see submit_send_file
   }
+  // A registered socket's slot is its fd number (uring_fixed_files.cpp).
+  if ((op.code == OpCode::send || op.code == OpCode::sendmsg) && entered(op.fd)) sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data(sqe, &op);
 }
 
@@ -202,6 +207,7 @@ bool UringBackend::submit(Operation& op, int& inline_result) {
     }
   }
   if (op.code == OpCode::send_file) return submit_send_file(op, inline_result);
+  if (op.code == OpCode::close) forget(op.fd, true);  // as epoll does: the number is free after this
   ++in_flight_;
   queue_sqe(op);
   return false;
@@ -347,7 +353,7 @@ void UringBackend::wake_completed(Operation& op, int, std::uint32_t) noexcept {
 // flush method, which local filesystems' regular files lack). A scheduler going away
 // submits what is queued (cancel_all); after that, closes happen at once.
 void UringBackend::close_detached(int fd) noexcept {
-  forget_fd(fd);
+  forget(fd, true);
   io_uring_sqe* sqe = shutting_down_ ? nullptr : next_sqe();
   if (!sqe) {
     ::close(fd);
@@ -355,6 +361,23 @@ void UringBackend::close_detached(int fd) noexcept {
   }
   io_uring_prep_close(sqe, fd);
   io_uring_sqe_set_data64(sqe, ignored);
+}
+
+// Both the multishot receive and the file-table slot hold the socket open: each is ended
+// before the close. With the CLOSE SQE queued right after (close_follows: TcpStream::close,
+// close_detached, the http connection's ways) the ends ride in the same submission; before
+// a synchronous close(2) they are submitted at once, or the connection would stay open
+// until the loop's next turn (a scheduler about to finish may have none).
+void UringBackend::forget(int fd, bool close_follows) noexcept {
+  if (fd < 0) return;
+  const auto i = static_cast<std::size_t>(fd);
+  if (i < nonblocking_.size()) nonblocking_[i] = false;  // a new socket may get this number
+  const bool left = leave_socket(fd);
+  const bool cancelled = forget_stream(fd);
+  if ((left || cancelled) && !close_follows) {
+    ++submission_epoch_;
+    io_uring_submit_and_get_events(&ring_);  // with DEFER_TASKRUN the cancel completes in here
+  }
 }
 
 void UringBackend::wake() noexcept {
@@ -450,6 +473,10 @@ unsigned UringBackend::reap() {
       ++seen;
       const __u64 data = cqe->user_data;
       if (data == ignored || data == LIBURING_UDATA_TIMEOUT) continue;
+      if (data & 1) {
+        on_socket_entered(static_cast<int>(data >> 1), cqe->res);
+        continue;
+      }
       auto* op = reinterpret_cast<Operation*>(data);
       if (op->backend_state == stream_multishot) {
         on_stream_completion(*static_cast<RecvStream*>(op->ptr2), *cqe);

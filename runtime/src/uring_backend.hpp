@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ class UringBackend final : public Backend {
   void poll(std::optional<std::chrono::nanoseconds> timeout) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
-  void forget_fd(int fd) noexcept override;
+  void forget_fd(int fd) noexcept override { forget(fd, false); }
   void close_detached(int fd) noexcept override;
 
   unsigned setup_flags() const noexcept { return setup_flags_; }
@@ -65,6 +66,25 @@ class UringBackend final : public Backend {
     return static_cast<std::size_t>(fd) < streams_.size() ? streams_[static_cast<std::size_t>(fd)] : nullptr;
   }
   void free_streams() noexcept;
+  bool forget_stream(int fd) noexcept;
+  // What forget_fd does; `close_follows` when a CLOSE SQE is queued right after.
+  void forget(int fd, bool close_follows) noexcept;
+
+  // --- registered sockets (uring_fixed_files.cpp) ---
+  enum class Slot : std::uint8_t { empty, entering, entered };
+  void setup_fixed_files(bool files_update_supported);
+  void enter_socket(int fd);
+  void on_socket_entered(int fd, int result) noexcept;
+  bool leave_socket(int fd) noexcept;
+  bool entered(int fd) const noexcept {
+    return static_cast<std::size_t>(fd) < slots_.size() && slots_[static_cast<std::size_t>(fd)] == Slot::entered;
+  }
+  // user_data of enter_socket's SQE: odd, which no Operation's address is.
+  static constexpr __u64 entered_tag(int fd) noexcept { return (static_cast<__u64>(fd) << 1) | 1; }
+  unsigned fixed_slots_ = 0;                // size of the ring's file table (0: none)
+  std::vector<Slot> slots_;                 // by fd = slot
+  std::unique_ptr<int[]> slot_values_;      // the numbers FILES_UPDATE reads at submission
+  int no_file_ = -1;                        // what a slot is set to when its socket leaves
 
   // --- send_file: sendfile(2) on the thread, a POLL_ADD while the socket is full ---
   bool submit_send_file(Operation& op, int& inline_result);

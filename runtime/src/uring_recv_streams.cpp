@@ -128,6 +128,7 @@ UringBackend::StreamTake UringBackend::take_stream_op(Operation& op, int& inline
     if (kind == FdKind::read_once) {
       kind = is_stream_socket(op.fd) ? FdKind::stream : FdKind::other;
       if (kind == FdKind::other) return StreamTake::not_mine;
+      enter_socket(op.fd);  // read more than once: it will send more than once too
     }
     if (spare_.empty()) {
       st = new RecvStream;
@@ -292,16 +293,15 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
   return true;
 }
 
-void UringBackend::forget_fd(int fd) noexcept {
-  if (fd >= 0 && static_cast<std::size_t>(fd) < nonblocking_.size())
-    nonblocking_[static_cast<std::size_t>(fd)] = false;  // a new socket may get this number
-  if (fd < 0 || static_cast<std::size_t>(fd) >= streams_.size()) return;
+// Returns true when it queued a cancel that must reach the kernel before the close.
+bool UringBackend::forget_stream(int fd) noexcept {
+  if (static_cast<std::size_t>(fd) >= streams_.size()) return false;
   kinds_[static_cast<std::size_t>(fd)] = FdKind::unread;
   RecvStream* st = std::exchange(streams_[static_cast<std::size_t>(fd)], nullptr);
-  if (!st) return;
+  if (!st) return false;
   if (!st->armed) {
     retire(*st);
-    return;
+    return false;
   }
   // The kernel still holds the socket through the multishot: end it before the fd is
   // closed (its final completion retires the stream), or the close would not really
@@ -310,6 +310,7 @@ void UringBackend::forget_fd(int fd) noexcept {
   st->orphan_index = orphans_.size();
   orphans_.push_back(st);
   cancel_multishot(*st);
+  return st->cancelling;
 }
 
 void UringBackend::retire(RecvStream& st) {

@@ -243,6 +243,7 @@ struct FdOp : OpAwaitable {
   FdOp(OpCode c, int fd, std::uint32_t flags) : OpAwaitable(c, fd) { op().flags = flags; }
 };
 inline FdOp shutdown(int fd, int how) { return FdOp(OpCode::shutdown, fd, static_cast<std::uint32_t>(how)); }
+// The backend forgets what it knew of `fd` (Backend::forget_fd) as the close starts.
 inline FdOp close(int fd) { return FdOp(OpCode::close, fd, 0); }
 // Closes `fd` without waiting for the result: on io_uring the close goes out with the next
 // batch of submissions instead of costing a system call of its own; elsewhere, and off a
