@@ -76,9 +76,9 @@ void UringBackend::enter_socket(int fd) {
   slots_[i] = Slot::entering;
 }
 
-// The completion of enter_socket's SQE: from now on sends may name the slot. Every
-// completion a submission produced is reaped before any coroutine runs again, so a socket
-// that left and was entered again meanwhile cannot be confused with this one.
+// The completion of enter_socket's SQE: from now on sends may name the slot. FILES_UPDATE
+// completes as it is submitted, so completions come in the order of the SQEs: only a slot
+// still entering becomes entered, and a refusal (ENOMEM) leaves the slot to plain sends.
 void UringBackend::on_socket_entered(int fd, int result) noexcept {
   const auto i = static_cast<std::size_t>(fd);
   if (i >= slots_.size()) return;
