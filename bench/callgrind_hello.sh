@@ -13,12 +13,19 @@
 #   CALLGRIND_OPTS="--cache-sim=yes --LL=524288,8,64" bench/callgrind_hello.sh build/bench uring 256 1 40
 # CALLGRIND_FLOOR=1 profiles bench/floor_uring under the same load instead (BACKEND is
 # ignored): what the least an HTTP server can do costs in user space.
+# CALLGRIND_SERVE="DIR /PATH" profiles `hellepoll serve DIR` answering GET /PATH instead:
+#   CALLGRIND_SERVE="/tmp/site /4k.bin" bench/callgrind_hello.sh build/bench uring 64 1 40
 set -euo pipefail
 dir=$1 backend=${2:-uring} conns=${3:-16} depth=${4:-16} rounds=${5:-40}
 port=18131
 out=$(mktemp -d /tmp/hellepoll-callgrind.XXXXXX)
+path=()
 if [ -n "${CALLGRIND_FLOOR:-}" ]; then
   server=("$dir/bench/floor_uring" --port $port)
+elif [ -n "${CALLGRIND_SERVE:-}" ]; then
+  read -r root file <<<"$CALLGRIND_SERVE"
+  server=("$dir/examples/hellepoll" serve "$root" --port $port --backend "$backend" --access-log off)
+  path=("$file")
 else
   server=("$dir/examples/hello" --port $port --backend "$backend" --access-log off)
 fi
@@ -26,7 +33,7 @@ valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --compress-strings=no --callgrind-
   "${server[@]}" >/dev/null 2>"$out/valgrind.log" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
-load() { python3 "$(dirname "$0")/pipelined_load.py" $port "$@"; }
+load() { python3 "$(dirname "$0")/pipelined_load.py" $port "$@" "${path[@]}"; }
 for _ in $(seq 100); do load 1 1 1 >/dev/null 2>&1 && break; sleep 0.2; done  # up, and warm
 callgrind_control -z $pid >/dev/null
 load "$conns" "$depth" "$rounds" >/dev/null

@@ -1,5 +1,6 @@
 #include "hellepoll/http/response.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -68,8 +69,15 @@ Response& Response::header(std::string_view name, std::string_view value) {
   if (iequals(name, "content-type")) return content_type(value);
   if (iequals(name, "date")) has_date_ = true;
   if (iequals(name, "server")) has_server_ = true;
-  headers_.append(name).append(": ").append(value).append("\r\n");
+  append_field(name, value);
   return *this;
+}
+
+void Response::append_field(std::string_view name, std::string_view value) {
+  // One allocation for the usual few fields rather than a reallocation at each doubling.
+  const std::size_t need = headers_.size() + name.size() + value.size() + 4;
+  if (need > headers_.capacity()) headers_.reserve(std::max<std::size_t>(need, 2 * headers_.capacity() < 128 ? 128 : 2 * headers_.capacity()));
+  headers_.append(name).append(": ").append(value).append("\r\n");
 }
 
 Response& Response::content_type(std::string_view type) {

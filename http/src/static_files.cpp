@@ -21,6 +21,7 @@
 #include "directory_listing.hpp"
 #include "request_preconditions.hpp"
 #include "shared_open.hpp"
+#include "trusted_fields.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -77,6 +78,25 @@ Response open_error(int err, std::string_view path) {
 // The canonical URL path of `rel` (a normalised relative path): each segment
 // percent-encoded, one '/' between them, never "//" at the start, which a browser would
 // read as another host's address.
+// A file's Last-Modified value. The thread remembers the last one it formatted: the same
+// few files are asked for again and again, and formatting a date is ~280 instructions.
+// The view is good until the thread's next call (serve_file uses it before it suspends).
+std::string_view last_modified_field(std::time_t mtime) {
+  struct Cache {
+    bool valid = false;
+    std::time_t mtime = 0;
+    char text[http_date_length];
+    std::string_view value;
+  };
+  thread_local Cache c;
+  if (!c.valid || c.mtime != mtime) {
+    c.value = format_http_date(mtime, std::span<char, http_date_length>(c.text));
+    c.mtime = mtime;
+    c.valid = true;
+  }
+  return c.value;
+}
+
 std::string url_path_of(std::string_view rel, bool directory) {
   std::string url = "/";
   while (!rel.empty()) {
@@ -136,30 +156,31 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
   const std::time_t mtime = static_cast<std::time_t>(file.st.stx_mtime.tv_sec);
   ETagBuffer etag_buf;
   const std::string_view etag = make_etag(etag_buf, size, file.st.stx_mtime.tv_sec, file.st.stx_mtime.tv_nsec);
-  char date_buf[http_date_length];
-  const std::string_view last_modified = format_http_date(mtime, std::span<char, http_date_length>(date_buf));
+  const std::string_view last_modified = last_modified_field(mtime);
   const std::string_view type = mime_type_for(rel);
 
   auto validators = [&](Response& r) {
-    r.header("ETag", etag);
-    r.header("Last-Modified", last_modified);
+    detail::TrustedFields::add(r, "ETag", etag);
+    detail::TrustedFields::add(r, "Last-Modified", last_modified);
   };
 
-  const detail::RequestConditionals cond(req);
-  switch (evaluate_preconditions(cond.fields, etag, mtime)) {
-    case Precondition::not_modified: {
-      Response r(304);
-      validators(r);
-      co_return r;
+  if (req.head().has_preconditions) {
+    const detail::RequestConditionals cond(req);
+    switch (evaluate_preconditions(cond.fields, etag, mtime)) {
+      case Precondition::not_modified: {
+        Response r(304);
+        validators(r);
+        co_return r;
+      }
+      case Precondition::precondition_failed: co_return Response::error(412, "precondition failed");
+      case Precondition::proceed: break;
     }
-    case Precondition::precondition_failed: co_return Response::error(412, "precondition failed");
-    case Precondition::proceed: break;
   }
 
   Response r(200);
-  r.content_type(type);
+  detail::TrustedFields::static_content_type(r, type);
   validators(r);
-  r.header("Accept-Ranges", "bytes");
+  detail::TrustedFields::add(r, "Accept-Ranges", "bytes");
 
   // RFC 9110 §14.2: Range is defined for GET only; any other method ignores it.
   auto range_header = req.method_kind() == Method::GET ? req.header("Range") : std::nullopt;

@@ -105,6 +105,35 @@ using namespace static_test;
 
 BOOST_AUTO_TEST_SUITE(static_files_suite)
 
+// Each file's own validators and type, whatever was served just before on the thread
+// (serve_file keeps the last Last-Modified it formatted, and points at the MIME table).
+BOOST_DATA_TEST_CASE(alternating_files_each_get_their_own_last_modified_and_type, test::backends, backend) {
+  Site site;
+  Site::write(site.root / "old.html", "<p>old</p>");
+  Site::write(site.root / "new.json", "{}");
+  const timespec old_time[2] = {{784111777, 0}, {784111777, 0}};      // Sun, 06 Nov 1994 08:49:37 GMT
+  const timespec new_time[2] = {{1000000000, 0}, {1000000000, 0}};    // Sun, 09 Sep 2001 01:46:40 GMT
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, (site.root / "old.html").c_str(), old_time, 0) == 0);
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, (site.root / "new.json").c_str(), new_time, 0) == 0);
+  Router r = router_for(site, false);
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    for (int i = 0; i < 3; ++i) {
+      auto a = co_await fetch(at, get("/old.html"));
+      BOOST_TEST(a.header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT");
+      BOOST_TEST(a.header("Content-Type") == "text/html; charset=utf-8");
+      BOOST_TEST(a.body == "<p>old</p>");
+      auto b = co_await fetch(at, get("/new.json"));
+      BOOST_TEST(b.header("Last-Modified") == "Sun, 09 Sep 2001 01:46:40 GMT");
+      BOOST_TEST(b.header("Content-Type") == "application/json");
+      BOOST_TEST(b.body == "{}");
+      // A 304 carries the validators too.
+      auto c = co_await fetch(at, get("/old.html", "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
+      BOOST_TEST(c.status == 304);
+      BOOST_TEST(c.header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+  });
+}
+
 BOOST_DATA_TEST_CASE(byte_exact_downloads_and_head, test::backends, backend) {
   Site site;
   std::string big = bytes(100u << 20, 3);  // 100 MiB

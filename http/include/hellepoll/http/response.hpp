@@ -15,6 +15,10 @@
 
 namespace hellepoll::http {
 
+namespace detail {
+struct TrustedFields;
+}
+
 // An open file that several responses on one thread send at the same time (requests for
 // one file that came in together share its open: see static_files). Each response holds
 // one of its users; the last to let go closes the fd. Not thread-safe, as it need not be.
@@ -113,6 +117,9 @@ class Response {
   std::uint64_t content_length() const noexcept;
 
  private:
+  friend struct detail::TrustedFields;
+  void append_field(std::string_view name, std::string_view value);
+
   // text(), html(), json(): the body is moved in once, not default-constructed first.
   Response(int status, std::string_view type, std::string&& body) noexcept
       : status_(status), content_type_(type), body_(std::move(body)) {}
