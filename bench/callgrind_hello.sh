@@ -6,8 +6,9 @@
 #   bench/callgrind_hello.sh BUILD_DIR [BACKEND] [CONNS DEPTH ROUNDS]
 #   bench/callgrind_hello.sh build/bench uring 16 16 40   # pipelined, the default
 #   bench/callgrind_hello.sh build/bench uring 64 1 100   # keep-alive, one at a time
-# Prints the total and per-request count and leaves the profile (uncompressed names, so the
-# dump taken mid-run is readable on its own) for `callgrind_annotate --inclusive=yes`.
+# Prints the total and per-request count, the top functions by their own instructions per
+# request (bench/callgrind_self.py), and leaves the profile (uncompressed names, so the dump
+# taken mid-run is readable on its own).
 # CALLGRIND_OPTS adds valgrind options, e.g. simulated cache misses per request (the dump is
 # taken mid-run, so this works on io_uring, unlike cachegrind, which writes only at exit):
 #   CALLGRIND_OPTS="--cache-sim=yes --LL=524288,8,64" bench/callgrind_hello.sh build/bench uring 256 1 40
@@ -43,4 +44,5 @@ ir=$(callgrind_annotate "$out/callgrind.out.1" 2>/dev/null | awk '/PROGRAM TOTAL
 requests=$((conns * depth * rounds))
 echo "$(basename "${server[0]}") ($dir, $backend): $ir instructions in user space for $requests requests" \
   "($conns connections, $depth deep, $rounds rounds): $((ir / requests)) per request"
-echo "profile: callgrind_annotate $out/callgrind.out.1"
+python3 "$(dirname "$0")/callgrind_self.py" "$out/callgrind.out.1" "$requests" 15
+echo "profile: python3 bench/callgrind_self.py $out/callgrind.out.1 $requests 40"

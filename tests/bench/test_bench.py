@@ -374,6 +374,26 @@ class ProfileSummaryTests(unittest.TestCase):
         self.assertIn("6.6%  hello      hellepoll::http::RequestParser::parse(std::string_view)", lines[2])
 
 
+class CallgrindSelfTests(unittest.TestCase):
+    def test_self_cost_excludes_calls_and_resolves_compressed_names(self):
+        import callgrind_self
+        text = ("events: Ir\n"
+                "fn=(1) main\n"
+                "0 10\n"
+                "cfn=(2) work\n"
+                "calls=3 0\n"
+                "0 500\n"        # inclusive cost of the calls: not main's own
+                "+1 5\n"
+                "fn=(2) work\n"
+                "0 480\n"
+                "fn=(1)\n"        # main again, by its number
+                "* 7\n")
+        costs = callgrind_self.self_costs(text.splitlines(keepends=True))
+        self.assertEqual(costs["main"], 22)
+        self.assertEqual(costs["work"], 480)
+        self.assertEqual(sum(costs.values()), 502)
+
+
 class ConfigTests(unittest.TestCase):
     def test_nginx_config(self):
         conf = hbench.nginx_config(Path("/tmp/r"), 8123, Path("/tmp/files"))
