@@ -76,7 +76,7 @@ Response& Response::header(std::string_view name, std::string_view value) {
 void Response::append_field(std::string_view name, std::string_view value) {
   // One allocation for the usual few fields rather than a reallocation at each doubling.
   const std::size_t need = headers_.size() + name.size() + value.size() + 4;
-  if (need > headers_.capacity()) headers_.reserve(std::max<std::size_t>(need, 2 * headers_.capacity() < 128 ? 128 : 2 * headers_.capacity()));
+  if (need > headers_.capacity()) headers_.reserve(std::max({need, 2 * headers_.capacity(), std::size_t{128}}));
   headers_.append(name).append(": ").append(value).append("\r\n");
 }
 

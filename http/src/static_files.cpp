@@ -75,28 +75,26 @@ Response open_error(int err, std::string_view path) {
   return Response::error(500, "cannot open the file");
 }
 
-// The canonical URL path of `rel` (a normalised relative path): each segment
-// percent-encoded, one '/' between them, never "//" at the start, which a browser would
-// read as another host's address.
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same
 // few files are asked for again and again, and formatting a date is ~280 instructions.
 // The view is good until the thread's next call (serve_file uses it before it suspends).
 std::string_view last_modified_field(std::time_t mtime) {
   struct Cache {
-    bool valid = false;
     std::time_t mtime = 0;
     char text[http_date_length];
-    std::string_view value;
+    std::string_view value;  // empty until the first call
   };
   thread_local Cache c;
-  if (!c.valid || c.mtime != mtime) {
+  if (c.value.empty() || c.mtime != mtime) {
     c.value = format_http_date(mtime, std::span<char, http_date_length>(c.text));
     c.mtime = mtime;
-    c.valid = true;
   }
   return c.value;
 }
 
+// The canonical URL path of `rel` (a normalised relative path): each segment
+// percent-encoded, one '/' between them, never "//" at the start, which a browser would
+// read as another host's address.
 std::string url_path_of(std::string_view rel, bool directory) {
   std::string url = "/";
   while (!rel.empty()) {
