@@ -69,7 +69,6 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
       // No leading whitespace, sign or "0x": the size is 1*HEXDIG and nothing else.
       if (!has(c, kHexDigit)) return fail(400, "invalid chunk size");
       size_ = hex_value(c);
-      ext_bytes_ = 0;
       phase_ = Phase::Size;
       return true;
 
@@ -125,7 +124,7 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
 bool ChunkedDecoder::step_extension(unsigned char c) noexcept {
   if (c == '\n') return fail(400, "bare LF in chunk size line");
   if (c != '\r' && ++ext_bytes_ > limits_.max_chunk_ext) {
-    return fail(400, "chunk extension too long");
+    return fail(400, "chunk extensions too long");
   }
   const bool ends_value = c == '\r' || c == ';' || is_ows(c);
   const auto after_value = [&] {

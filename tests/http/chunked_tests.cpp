@@ -177,6 +177,8 @@ std::vector<BadBody> bad_bodies() {
       {"junk after quoted extension", "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", 400},
       {"bare LF in extension", "5;a\nhello\r\n0\r\n\r\n", 400},
       {"extension too long", "5;abcdefgh\r\nhello\r\n0\r\n\r\n", 400, small},
+      // 3 extension bytes a line, 9 in all: the limit counts the whole body.
+      {"extensions too long in all", "1;ab\r\nx\r\n1;cd\r\ny\r\n1;ef\r\nz\r\n0\r\n\r\n", 400, small},
       {"data longer than size", "5\r\nhelloX\r\n0\r\n\r\n", 400},
       {"data shorter than size", "5\r\nhell\r\n0\r\n\r\n", 400},
       {"bare CR after data", "5\r\nhello\rX0\r\n\r\n", 400},
@@ -241,6 +243,22 @@ BOOST_AUTO_TEST_CASE(body_limit_is_checked_before_the_data) {
   const Decoded ok = decode_whole("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", l);
   BOOST_TEST(ok.state == State::Done);
   BOOST_TEST(ok.body_bytes == 10U);
+}
+
+BOOST_AUTO_TEST_CASE(extension_bytes_are_counted_over_the_whole_body) {
+  // ";x=" and a value: four lines of 4,096 extension bytes are exactly the default limit.
+  const std::string ext = ";x=" + std::string(4096 - 3, 'e');
+  std::string at_limit;
+  for (int i = 0; i < 4; ++i) at_limit += "1" + ext + "\r\nz\r\n";
+  const Decoded ok = decode_whole(at_limit + "0\r\n\r\n");
+  BOOST_TEST(ok.state == State::Done);
+  BOOST_TEST(ok.body == "zzzz");
+
+  // Two bytes more (";y"), on the last chunk, which has no data of its own.
+  const Decoded over = decode_whole(at_limit + "0;y\r\n\r\n");
+  BOOST_TEST(over.state == State::Error);
+  BOOST_TEST(over.status == 400);
+  BOOST_TEST(over.message == "chunk extensions too long");
 }
 
 BOOST_AUTO_TEST_CASE(data_comes_back_as_views_and_resumes_mid_chunk) {

@@ -1,5 +1,6 @@
 // Hostile clients against an in-process server, on both backends: a 1 MiB header block,
-// an endless chunked upload to a route with a 1 MiB limit, a client that never reads,
+// an endless chunked upload to a route with a 1 MiB limit, chunks that are mostly
+// extensions, a client that never reads,
 // 10,000 connections abandoned mid-request, and a client resetting a 100 MiB download.
 #include <sys/socket.h>
 
@@ -116,6 +117,29 @@ BOOST_DATA_TEST_CASE(an_endless_chunked_upload_gets_413_without_being_read, test
     BOOST_TEST(sent < (64u << 20), "the server read " << sent << " bytes of a refused upload");
     RawResponse r = co_await c.read_response();
     BOOST_TEST(r.status == 413);
+    BOOST_TEST(r.says_close());
+  });
+}
+
+BOOST_DATA_TEST_CASE(chunk_extensions_past_the_limit_get_400_without_being_read, test::backends, backend) {
+  // One data byte and ~4 KB of extension per chunk: under max_body, and each line under
+  // the extension limit, but 1 MiB of data framed this way would be 4 GB on the wire.
+  with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "1;x=" + std::string(4000, 'e') + "\r\nz\r\n";
+    std::size_t sent = 0;
+    while (sent < (16u << 20)) {
+      auto r = co_await c.stream().send_all(chunk, Deadline::after(2s));
+      if (!r) break;  // the server stopped reading or reset the connection
+      sent += chunk.size();
+      char peek[1];
+      if (sent > (1u << 20) && ::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
+    }
+    BOOST_TEST(sent < (16u << 20), "the server read " << sent << " bytes of chunk extensions");
+    RawResponse r = co_await c.read_response();
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.body.find("chunk extensions too long") != std::string::npos);
     BOOST_TEST(r.says_close());
   });
 }
