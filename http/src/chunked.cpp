@@ -123,7 +123,8 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
 // nothing we use, but they are parsed to the grammar so no odd byte slips through.
 bool ChunkedDecoder::step_extension(unsigned char c) noexcept {
   if (c == '\n') return fail(400, "bare LF in chunk size line");
-  if (c != '\r' && ++ext_bytes_ > limits_.max_chunk_ext) {
+  // declared_ already holds this line's chunk size.
+  if (c != '\r' && ++ext_bytes_ > limits_.max_chunk_ext + declared_) {
     return fail(400, "chunk extensions too long");
   }
   const bool ends_value = c == '\r' || c == ';' || is_ows(c);

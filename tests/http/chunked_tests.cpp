@@ -176,9 +176,9 @@ std::vector<BadBody> bad_bodies() {
       {"CTL in quoted extension", "5;a=\"x\x01\"\r\nhello\r\n0\r\n\r\n", 400},
       {"junk after quoted extension", "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", 400},
       {"bare LF in extension", "5;a\nhello\r\n0\r\n\r\n", 400},
-      {"extension too long", "5;abcdefgh\r\nhello\r\n0\r\n\r\n", 400, small},
-      // 3 extension bytes a line, 9 in all: the limit counts the whole body.
-      {"extensions too long in all", "1;ab\r\nx\r\n1;cd\r\ny\r\n1;ef\r\nz\r\n0\r\n\r\n", 400, small},
+      {"extension too long", "1;abcdefghi\r\nh\r\n0\r\n\r\n", 400, small},  // 10 > 8 + 1
+      // 7 extension bytes a line, each under 8 + the 1 data byte; 14 in all is over 8 + 2.
+      {"extensions too long in all", "1;abcdef\r\nx\r\n1;abcdef\r\ny\r\n0\r\n\r\n", 400, small},
       {"data longer than size", "5\r\nhelloX\r\n0\r\n\r\n", 400},
       {"data shorter than size", "5\r\nhell\r\n0\r\n\r\n", 400},
       {"bare CR after data", "5\r\nhello\rX0\r\n\r\n", 400},
@@ -245,20 +245,26 @@ BOOST_AUTO_TEST_CASE(body_limit_is_checked_before_the_data) {
   BOOST_TEST(ok.body_bytes == 10U);
 }
 
-BOOST_AUTO_TEST_CASE(extension_bytes_are_counted_over_the_whole_body) {
-  // ";x=" and a value: four lines of 4,096 extension bytes are exactly the default limit.
-  const std::string ext = ";x=" + std::string(4096 - 3, 'e');
-  std::string at_limit;
-  for (int i = 0; i < 4; ++i) at_limit += "1" + ext + "\r\nz\r\n";
-  const Decoded ok = decode_whole(at_limit + "0\r\n\r\n");
+BOOST_AUTO_TEST_CASE(extension_bytes_may_pass_the_data_by_max_chunk_ext_in_all) {
+  // A 4 KiB chunk may carry 4 KiB + max_chunk_ext (4 KiB) of extensions...
+  const std::string data(4096, 'd');
+  const std::string ext = ";x=" + std::string(8192 - 3, 'e');
+  const Decoded ok = decode_whole("1000" + ext + "\r\n" + data + "\r\n0\r\n\r\n");
   BOOST_TEST(ok.state == State::Done);
-  BOOST_TEST(ok.body == "zzzz");
-
-  // Two bytes more (";y"), on the last chunk, which has no data of its own.
-  const Decoded over = decode_whole(at_limit + "0;y\r\n\r\n");
+  BOOST_TEST(ok.body_bytes == 4096U);
+  // ...and not a byte more, here on the last chunk, which has no data of its own.
+  const Decoded over = decode_whole("1000" + ext + "\r\n" + data + "\r\n0;\r\n\r\n");
   BOOST_TEST(over.state == State::Error);
   BOOST_TEST(over.status == 400);
   BOOST_TEST(over.message == "chunk extensions too long");
+
+  // Chunks that each bring a little more extension than data use up the allowance.
+  std::string creeping;
+  for (int i = 0; i < 3000; ++i) creeping += "1;ab\r\nz\r\n";
+  const Decoded crept = decode_whole(creeping + "0\r\n\r\n");
+  BOOST_TEST(crept.state == State::Error);
+  BOOST_TEST(crept.status == 400);
+  BOOST_TEST(crept.body_bytes == 2048U);  // 3 extension bytes a chunk: 2 more than its data
 }
 
 BOOST_AUTO_TEST_CASE(data_comes_back_as_views_and_resumes_mid_chunk) {

@@ -94,7 +94,7 @@ class ChunkedDecoder {
   std::uint64_t remaining_ = 0;  // data bytes left in the current chunk
   std::uint64_t declared_ = 0;   // sum of chunk sizes so far, held to max_body
   std::uint64_t body_bytes_ = 0;
-  std::size_t ext_bytes_ = 0;      // on every chunk-size line so far, held to max_chunk_ext
+  std::uint64_t ext_bytes_ = 0;    // on every chunk-size line so far: max_chunk_ext + declared_ at most
   std::size_t trailer_bytes_ = 0;  // in the trailer section
   ParseError error_;
 };

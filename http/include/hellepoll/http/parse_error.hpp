@@ -17,9 +17,11 @@ struct Limits {
   std::size_t max_header_bytes = 65536;   // whole head, leading empty lines to final CRLF: 431
   std::size_t max_headers = 100;          // field lines in the head: 431
   std::uint64_t max_body = 1024 * 1024;   // Content-Length, or sum of chunk sizes: 413
-  // Chunk extensions carry nothing we use; counted over all chunk-size lines of one body,
-  // so tiny chunks cannot each bring kilobytes of them (RFC 9112 §7.1.1; Node's CVE-2024-22019).
-  std::size_t max_chunk_ext = 16384;      // extension bytes in one chunked body: 400
+  // Chunk extensions carry nothing we use. Counted over all chunk-size lines of a body,
+  // which may carry this many more extension bytes than data bytes: a signature on every
+  // 64 KiB chunk passes, while 1-byte chunks cannot each bring kilobytes of them (RFC 9112
+  // §7.1.1; Node's CVE-2024-22019).
+  std::size_t max_chunk_ext = 4096;       // extension bytes in one body beyond its size: 400
   std::size_t max_trailer_bytes = 8192;   // trailer section incl. its final CRLF: 431
 };
 
