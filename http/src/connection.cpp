@@ -491,9 +491,8 @@ Task<void> Connection::run() {
       // Draining: a connection that has been answered closes; one accepted during the
       // drain still gets its (first) request served.
       if (thread_.draining() && served_ > 0) break;
-      // Only a connection that has been answered counts as idle for drain(), which shuts
-      // idle ones down: a fresh one may have its first request already in flight.
-      idle = served_ > 0;
+      // No byte of a request is buffered: drain() may end this connection's reading.
+      idle = true;
       // Most keep-alive requests follow soon: wait with the buffer in place first (inline:
       // no frame per request); a connection idle for longer goes to wait_idle.
       const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);

@@ -45,10 +45,13 @@ void ServerThread::drain() {
     for (TcpStream& pending : listener_->take_pending()) spawn(serve_connection(std::move(pending), *this));
     listener_->close();
   }
-  // Idle keep-alive connections have no request to finish: wake their pending read with
-  // EOF so they close now. Busy ones see draining() and close after their response.
+  // Idle connections (kept alive, or fresh, with no byte of a request read) have nothing
+  // to finish: end their reading so they close now. SHUT_RD, not SHUT_RDWR: bytes already
+  // in the socket are still read first, and a request the kernel had already handed over
+  // (an io_uring completion not yet run) can still be answered. Busy connections see
+  // draining() and close after their response.
   for (Tracked* c : connections_)
-    if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
+    if (c->idle) ::shutdown(c->fd, SHUT_RD);
 }
 
 Task<void> ServerThread::serve(Listener& listener) {
@@ -131,8 +134,10 @@ int Server::run() {
 
   auto thread_main = [&](unsigned index) {
     try {
-      Scheduler sched(SchedulerOptions{options_.backend, options_.backend_options});
+      // The scheduler goes first: connections the grace period cut are still suspended
+      // when block_on returns, and ~Scheduler destroys them, which untracks each from `st`.
       ServerThread st(router_, options_);
+      Scheduler sched(SchedulerOptions{options_.backend, options_.backend_options});
       ListenOptions lo;
       lo.reuse_port = n > 1;
       // Thread 0 binds first so that port 0 becomes a real port the others can share.

@@ -59,8 +59,8 @@ inline Router router() {
 template <typename F>
 void with_thread(BackendKind backend, const ServerOptions& opts, F&& client) {
   Router r = router();
+  ServerThread st(r, opts);  // before the scheduler: see ServerThread
   Scheduler s(backend);
-  ServerThread st(r, opts);
   auto l = Listener::bind(SocketAddress::loopback_v4(0));
   BOOST_REQUIRE(l);
   std::exception_ptr error;
@@ -122,8 +122,8 @@ BOOST_DATA_TEST_CASE(an_endless_chunked_upload_gets_413_without_being_read, test
 }
 
 BOOST_DATA_TEST_CASE(chunk_extensions_past_the_limit_get_400_without_being_read, test::backends, backend) {
-  // One data byte and ~4 KB of extension per chunk: under max_body, and each line under
-  // the extension limit, but 1 MiB of data framed this way would be 4 GB on the wire.
+  // One data byte and ~4 KB of extension per chunk: under max_body, and no line over the
+  // extension limit, but 1 MiB of data framed this way would be 4 GB on the wire.
   with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
     Client c = co_await Client::connect(at);
     co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");

@@ -5,7 +5,9 @@
 // every reply is checked. Then, with slow requests in flight and a kept-alive connection
 // idle, stop() comes from yet another thread: the slow replies complete and say
 // "Connection: close", the idle connection is closed, run() returns 0.
-// The ThreadSanitizer stage of scripts/test runs this case (tests/CMakeLists.txt, tsan_tests).
+// A second case lets the grace period run out with requests still busy: connections with
+// no request begun close at once, the busy ones are cut at its end, run() returns 0.
+// The ThreadSanitizer stage of scripts/test runs these cases (tests/CMakeLists.txt, tsan_tests).
 #include <boost/test/unit_test.hpp>
 #include <atomic>
 #include <condition_variable>
@@ -122,6 +124,56 @@ std::string run_client(std::uint16_t port, int id, const std::string& hello) {
   return {};
 }
 
+// Server::run() on a thread of its own, started by the constructor, which returns once
+// every server thread listens. At the end (a failed BOOST_REQUIRE included) the server is
+// stopped and its thread joined, so none is left running.
+class RunningServer {
+ public:
+  RunningServer(Router router, const ServerOptions& opts) : server_(std::move(router), opts) {
+    server_.on_listening = [this](const SocketAddress& a, std::string_view b, unsigned n) {
+      std::lock_guard lock(m_);
+      port_ = a.port();
+      threads_ = n;
+      backend_name_ = b;
+      cv_.notify_all();
+    };
+    runner_ = std::thread([this] {
+      try {
+        rc_ = server_.run();
+      } catch (...) {
+        rc_ = -2;
+      }
+    });
+    std::unique_lock lock(m_);
+    cv_.wait_for(lock, 10s, [&] { return port_ != 0; });
+  }
+  ~RunningServer() {
+    if (!runner_.joinable()) return;
+    server_.stop();
+    runner_.join();
+  }
+  RunningServer(const RunningServer&) = delete;
+
+  std::uint16_t port() const { return port_; }  // 0: not listening within 10 s
+  unsigned threads() const { return threads_; }
+  const std::string& backend_name() const { return backend_name_; }
+  void stop_from_another_thread() { std::thread([this] { server_.stop(); }).join(); }
+  int join() {  // run()'s result
+    runner_.join();
+    return rc_.load();
+  }
+
+ private:
+  Server server_;
+  std::thread runner_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::uint16_t port_ = 0;
+  unsigned threads_ = 0;
+  std::string backend_name_;
+  std::atomic<int> rc_{-1};
+};
+
 }  // namespace mt_server_test
 
 using namespace mt_server_test;
@@ -135,44 +187,11 @@ BOOST_DATA_TEST_CASE(two_threads_serve_client_threads_then_stop_from_another_thr
   opts.threads = kServerThreads;
   ThreadsSeen seen;
   std::atomic<int> slow_started{0};
-  Server server(make_router(seen, slow_started), opts);
-
-  std::mutex m;
-  std::condition_variable cv;
-  std::uint16_t port = 0;
-  unsigned threads_reported = 0;
-  std::string backend_name;
-  server.on_listening = [&](const SocketAddress& a, std::string_view b, unsigned n) {
-    std::lock_guard lock(m);
-    port = a.port();
-    threads_reported = n;
-    backend_name = b;
-    cv.notify_all();
-  };
-  std::atomic<int> rc{-1};
-  std::thread runner([&] {
-    try {
-      rc = server.run();
-    } catch (...) {
-      rc = -2;
-    }
-  });
-  // A failed BOOST_REQUIRE below must not leave the server running (nor `runner` joinable).
-  struct StopAndJoin {
-    Server& server;
-    std::thread& runner;
-    ~StopAndJoin() {
-      if (!runner.joinable()) return;
-      server.stop();
-      runner.join();
-    }
-  } stop_and_join{server, runner};
-  {
-    std::unique_lock lock(m);
-    BOOST_REQUIRE(cv.wait_for(lock, 10s, [&] { return port != 0; }));
-  }
-  BOOST_TEST(threads_reported == kServerThreads);
-  BOOST_TEST(backend_name.find(backend == BackendKind::uring ? "io_uring" : "epoll") != std::string::npos);
+  RunningServer server(make_router(seen, slow_started), opts);
+  BOOST_REQUIRE(server.port() != 0);
+  const std::uint16_t port = server.port();
+  BOOST_TEST(server.threads() == kServerThreads);
+  BOOST_TEST(server.backend_name().find(backend == BackendKind::uring ? "io_uring" : "epoll") != std::string::npos);
 
   // Load: every reply checked.
   const std::string hello = slurp(kSite + "/hello.txt");
@@ -201,8 +220,7 @@ BOOST_DATA_TEST_CASE(two_threads_serve_client_threads_then_stop_from_another_thr
   }
   for (int i = 0; i < 1000 && slow_started.load() < kSlowRequests; ++i) std::this_thread::sleep_for(5ms);
   BOOST_REQUIRE(slow_started.load() == kSlowRequests);  // every slow handler is asleep now
-  std::thread stopper([&] { server.stop(); });
-  stopper.join();
+  server.stop_from_another_thread();
   for (auto& c : slow) {
     RawResponse r = c->read_response();
     BOOST_TEST(r.status == 200);
@@ -211,8 +229,60 @@ BOOST_DATA_TEST_CASE(two_threads_serve_client_threads_then_stop_from_another_thr
     BOOST_TEST(c->closed_by_peer());
   }
   BOOST_TEST(idle.closed_by_peer());
-  runner.join();
-  BOOST_TEST(rc.load() == 0);
+  BOOST_TEST(server.join() == 0);
+  BOOST_TEST(connection_refused(port));
+}
+
+// The grace period runs out with handlers still busy (asleep for an hour) and a head still
+// arriving. The connections with no request begun, fresh or kept alive, close at once;
+// the busy ones when the grace period ends; run() returns 0. The cut connections were
+// destroyed by the scheduler after the thread state they untrack from (a use-after-free:
+// "grace period over" then SIGSEGV or a corrupt heap), and fresh ones held shutdown for the
+// whole grace period.
+BOOST_DATA_TEST_CASE(the_grace_period_cuts_busy_connections_and_run_returns_0, backends, backend) {
+  ServerOptions opts = test_options();
+  opts.address = SocketAddress::loopback_v4(0);
+  opts.backend = backend;
+  opts.threads = kServerThreads;
+  opts.grace_period = 1500ms;
+  std::atomic<int> asleep{0};
+  Router r;
+  r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
+  r.get("/forever", [&asleep](Request&) -> Task<Response> {
+    asleep.fetch_add(1);
+    co_await sleep_for(std::chrono::hours(1));
+    co_return Response::text("never");
+  });
+  RunningServer server(std::move(r), opts);
+  BOOST_REQUIRE(server.port() != 0);
+  const std::uint16_t port = server.port();
+
+  std::vector<std::unique_ptr<SyncClient>> busy;
+  for (int i = 0; i < 4; ++i) {
+    busy.push_back(std::make_unique<SyncClient>(port));
+    BOOST_REQUIRE(busy.back()->send("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  SyncClient half_head(port);
+  BOOST_REQUIRE(half_head.send("GET / HTTP/1.1\r\nHo"));
+  SyncClient kept_alive(port);
+  BOOST_REQUIRE(kept_alive.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  BOOST_TEST(kept_alive.read_response().body == "ok");
+  SyncClient fresh(port);  // connected, nothing sent
+  for (int i = 0; i < 1000 && asleep.load() < 4; ++i) std::this_thread::sleep_for(5ms);
+  BOOST_REQUIRE(asleep.load() == 4);
+  std::this_thread::sleep_for(50ms);  // the half head and the fresh connection reach the server
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto since = [&t0] { return std::chrono::steady_clock::now() - t0; };
+  server.stop_from_another_thread();
+  BOOST_TEST(fresh.closed_by_peer(1s));
+  BOOST_TEST(kept_alive.closed_by_peer(1s));
+  BOOST_TEST((since() < 1s), "no request begun, yet open until the grace period's end");
+  BOOST_TEST(half_head.closed_by_peer(5s));
+  for (auto& c : busy) BOOST_TEST(c->closed_by_peer(5s));
+  BOOST_TEST((since() >= 1400ms), "busy connections cut before the grace period ended");
+  BOOST_TEST(server.join() == 0);
+  BOOST_TEST((since() < 5s));
   BOOST_TEST(connection_refused(port));
 }
 

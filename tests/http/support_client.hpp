@@ -285,8 +285,8 @@ inline http::ServerOptions test_options() {
 // client threw.
 template <typename F>
 void with_server(BackendKind backend, const http::Router& router, const http::ServerOptions& opts, F&& client) {
+  http::ServerThread st(router, opts);  // before the scheduler: see ServerThread
   Scheduler s(backend);
-  http::ServerThread st(router, opts);
   auto l = Listener::bind(SocketAddress::loopback_v4(0));
   BOOST_REQUIRE_MESSAGE(l, "bind: " << l.error().message());
   const SocketAddress at = l->local_address();

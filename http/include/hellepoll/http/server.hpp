@@ -55,7 +55,9 @@ struct ServerOptions {
   std::uint64_t max_body_memory_per_thread = std::uint64_t{256} << 20;
 };
 
-// Per-thread server state shared by the accept loop and its connections.
+// Per-thread server state shared by the accept loop and its connections. Construct it
+// before the Scheduler that runs them: connections still suspended when that scheduler
+// is destroyed (cut by the grace period) untrack themselves from it as they go.
 class ServerThread {
  public:
   ServerThread(const Router& router, const ServerOptions& options) : router_(router), options_(options) {}
@@ -68,13 +70,14 @@ class ServerThread {
 
   // Accepts and serves until drain() (then waits for connections up to the grace period).
   Task<void> serve(Listener& listener);
-  // Stop accepting; idle connections close now, busy ones after their current response.
+  // Stop accepting; idle connections (no request begun) close now, busy ones after their
+  // current response.
   void drain();
 
   // Used by connections.
   struct Tracked {
     int fd = -1;
-    bool idle = false;       // between two requests of a kept-alive connection
+    bool idle = false;       // waiting for a request with no byte of it read (kept alive, or fresh)
     std::size_t index = 0;   // in connections_: closing one is O(1) with 50,000 open
   };
   void track(Tracked* c) {
