@@ -60,11 +60,14 @@ Response open_error(int err, std::string_view path) {
   // (nginx answers 404 too); the client's doing, not a server error.
   if (err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG) return not_found();
   if (err == -EXDEV || err == -ELOOP) {
-    // A link in the site that leaves it: worth telling the operator, once; any client can
-    // ask for it again and again, so later ones go to debug rather than flood the log.
+    // A link in the site that leaves it, or any absolute one (RESOLVE_BENEATH refuses those
+    // even when they point inside): worth telling the operator, once; any client can ask
+    // for it again and again, so later ones go to debug rather than flood the log.
     static std::atomic<bool> told{false};
     log(told.exchange(true, std::memory_order_relaxed) ? LogLevel::debug : LogLevel::warn,
-        "static: refused {}: it resolves outside the document root (logged once at warn level)", path);
+        "static: refused {}: a symbolic link on its path is absolute, loops or leaves the document root "
+        "(logged once at warn level)",
+        path);
     return Response::error(404, "no such file");
   }
   if (err == -EACCES || err == -EPERM) return Response::error(403, "permission denied");

@@ -62,6 +62,7 @@ struct Site {
     fs::create_symlink(outside, root / "abs-link");
     fs::create_symlink("../secret.txt", root / "rel-link");
     fs::create_symlink("small.txt", root / "good-link");
+    fs::create_symlink(root / "small.txt", root / "abs-inside-link");
     ::mkfifo((root / "fifo").c_str(), 0644);
     write(root / "noindex" / ".hidden", "h");
     fs::create_directories(root / "noindex" / ".git");
@@ -159,6 +160,9 @@ BOOST_DATA_TEST_CASE(byte_exact_downloads_and_head, test::backends, backend) {
     auto link = co_await fetch(at, get("/good-link"));
     BOOST_TEST(link.status == 200);
     BOOST_TEST(link.body == site.small);
+    // RESOLVE_BENEATH refuses every absolute link, even one into the site (docs/SECURITY.md).
+    auto absolute = co_await fetch(at, get("/abs-inside-link"));
+    BOOST_TEST(absolute.status == 404);
   });
 }
 
