@@ -104,9 +104,14 @@ int usage(int code) {
   return code;
 }
 
-bool parse_number(std::string_view s, unsigned& out, unsigned min, unsigned max) {
+// A numeric flag's accepted values, both ends included.
+struct Range {
+  unsigned min, max;
+};
+
+bool parse_number(std::string_view s, unsigned& out, Range range) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && ec == std::errc{} && end == s.data() + s.size() && out >= min && out <= max;
+  return !s.empty() && ec == std::errc{} && end == s.data() + s.size() && out >= range.min && out <= range.max;
 }
 
 }  // namespace
@@ -135,14 +140,18 @@ int main(int argc, char** argv) {
       }
       value = argv[++i];
     }
-    bool good = true;
-    if (flag == "--host") host = value;
-    else if (flag == "--backend") backend_flag = value;
-    else if (flag == "--port") good = parse_number(value, port, 0, 65535);
-    else good = parse_number(value, threads, 1, 256);
-    if (!good) {
-      fmt::print(stderr, "echo: bad value for {}: '{}'\n", flag, value);
-      return usage(2);
+    if (flag == "--host") {
+      host = value;
+    } else if (flag == "--backend") {
+      backend_flag = value;
+    } else {
+      const bool is_port = flag == "--port";
+      const Range range = is_port ? Range{0, 65535} : Range{1, 256};
+      if (!parse_number(value, is_port ? port : threads, range)) {
+        // The accepted range is in the message, so that one retry is enough.
+        fmt::print(stderr, "echo: bad value for {}: '{}' (expected {} to {})\n", flag, value, range.min, range.max);
+        return usage(2);
+      }
     }
   }
   BackendKind kind;
@@ -150,7 +159,7 @@ int main(int argc, char** argv) {
     kind = backend_kind_from(backend_flag);
   } catch (const std::exception& e) {
     fmt::print(stderr, "echo: {}\n", e.what());
-    return 2;
+    return usage(2);
   }
   auto address = SocketAddress::parse(host, static_cast<std::uint16_t>(port));
   if (!address) {

@@ -2,7 +2,8 @@
 //
 //   hellepoll serve [DIR] [--port P] [--threads N] [--backend auto|uring|epoll] [--listing]
 //
-// Without DIR it serves the bundled default site (site/ in the source tree).
+// Without DIR it serves the bundled default site (site/ in the source tree). A DIR that
+// starts with '-' goes after "--": hellepoll serve --port 8080 -- -x
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <hellepoll/http/cli.hpp>
 #include <hellepoll/http/server.hpp>
 #include <hellepoll/http/static_files.hpp>
+#include <string_view>
 #include <system_error>
 
 using namespace hellepoll;
@@ -32,8 +34,16 @@ void usage(std::FILE* to) {
   fmt::print(to,
              "usage: hellepoll serve [DIR] [flags]\n"
              "Serves the files under DIR (default: the bundled site) over HTTP/1.1.\n"
-             "  --listing            HTML index for directories without index.html\n{}",
+             "  --listing            HTML index for directories without index.html\n"
+             "  --                   end of flags: what follows is DIR, even if it starts with -\n{}",
              server_flags_help());
+}
+
+// A bad argument: the problem, then the usage, on stderr; the exit status.
+int bad_usage(std::string_view problem) {
+  fmt::print(stderr, "hellepoll: {}\n", problem);
+  usage(stderr);
+  return 2;
 }
 
 }  // namespace
@@ -53,17 +63,11 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
-  if (!cli.ok) {
-    fmt::print(stderr, "hellepoll: {}\n", cli.error);
-    usage(stderr);
-    return 2;
-  }
-  if (cli.positional.empty() || cli.positional[0] != "serve" || cli.positional.size() > 2) {
-    fmt::print(stderr, "hellepoll: {}\n",
-               cli.positional.size() > 2 ? "more than one directory given" : "expected the command 'serve'");
-    usage(stderr);
-    return 2;
-  }
+  if (!cli.ok) return bad_usage(cli.error);
+  if (cli.positional.empty() || cli.positional[0] != "serve" || cli.positional.size() > 2)
+    return bad_usage(cli.positional.size() > 2 ? "more than one directory given" : "expected the command 'serve'");
+  // '' is a DIR given empty (a variable unset in a script, say), not the bundled site.
+  if (cli.positional.size() == 2 && cli.positional[1].empty()) return bad_usage("empty directory name");
   std::string root = cli.positional.size() == 2 ? cli.positional[1] : default_site();
   std::error_code ec;
   if (root.empty() || !std::filesystem::is_directory(root, ec)) {

@@ -3,16 +3,20 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace hellepoll::http {
 namespace {
 
-unsigned parse_unsigned(std::string_view flag, std::string_view v, unsigned max) {
+// The error states the accepted range, so that one retry is enough.
+unsigned parse_unsigned(std::string_view flag, std::string_view v, unsigned min, unsigned max) {
   unsigned out = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || out > max)
-    throw std::invalid_argument("bad value for " + std::string(flag) + ": '" + std::string(v) + "'");
+  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || out < min || out > max)
+    throw std::invalid_argument("bad value for " + std::string(flag) + ": '" + std::string(v) + "' (expected " +
+                                std::to_string(min) + " to " + std::to_string(max) + ")");
   return out;
 }
 
@@ -37,16 +41,21 @@ CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
   std::string host = options.address.host();
   unsigned port = options.address.port();
   std::optional<std::string> backend;
+  bool flags_ended = false;  // after "--" everything is positional, "-x" included
   try {
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
+      if (flags_ended || !arg.starts_with('-')) {
+        res.positional.emplace_back(arg);
+        continue;
+      }
+      if (arg == "--") {
+        flags_ended = true;
+        continue;
+      }
       if (arg == "--help" || arg == "-h") {
         res.help = true;
         return res;
-      }
-      if (arg.substr(0, 2) != "--") {
-        res.positional.emplace_back(arg);
-        continue;
       }
       std::string_view name = arg, value;
       bool has_value = false;
@@ -66,14 +75,14 @@ CliResult parse_server_flags(int argc, char** argv, ServerOptions& options,
         value = argv[++i];
       }
       if (name == "--host") host = value;
-      else if (name == "--port") port = parse_unsigned(name, value, 65535);
-      else if (name == "--threads") options.threads = std::max(1u, parse_unsigned(name, value, 1024));
+      else if (name == "--port") port = parse_unsigned(name, value, 0, 65535);
+      else if (name == "--threads") options.threads = parse_unsigned(name, value, 1, 1024);
       else if (name == "--backend") backend = std::string(value);
       else if (name == "--access-log") {
         if (value != "on" && value != "off") throw std::invalid_argument("--access-log takes on or off");
         options.access_log = value == "on";
       } else if (name == "--batch-wait") {
-        options.backend_options.batch_wait = std::chrono::microseconds(parse_unsigned(name, value, 1'000'000));
+        options.backend_options.batch_wait = std::chrono::microseconds(parse_unsigned(name, value, 0, 1'000'000));
       } else if (!extra || !extra(name, value)) {
         throw std::invalid_argument("unknown flag " + std::string(name));
       }

@@ -21,19 +21,22 @@ bool is_refusal(int err) noexcept {
   return err == ENOSYS || err == EPERM || err == EACCES || err == EINVAL || err == EOPNOTSUPP;
 }
 
-std::string why_unavailable(const std::system_error& e) {
-  std::string why = e.what();
-  const int err = e.code().value();
-  if (err == ENOSYS) why += " (kernel built without io_uring)";
-  if (err == EPERM || err == EACCES) {
-    std::ifstream sysctl("/proc/sys/kernel/io_uring_disabled");
-    int disabled = 0;
-    if (sysctl >> disabled && disabled != 0)
-      why += " (kernel.io_uring_disabled=" + std::to_string(disabled) + ")";
-    else
-      why += " (refused, e.g. by a seccomp filter in a container)";
-  }
-  return why;
+// What likely stands behind a refusal, as " (...)"; empty if nothing is known.
+std::string refusal_cause(int err) {
+  if (err == ENOSYS) return " (kernel built without io_uring)";
+  if (err != EPERM && err != EACCES) return {};
+  std::ifstream sysctl("/proc/sys/kernel/io_uring_disabled");
+  int disabled = 0;
+  if (sysctl >> disabled && disabled != 0) return " (kernel.io_uring_disabled=" + std::to_string(disabled) + ")";
+  return " (refused, e.g. by a seccomp filter in a container)";
+}
+
+// e.what() without the ": <errno text>" that std::system_error appends to its argument:
+// an error rethrown with the same code appends it again.
+std::string without_errno_text(const std::system_error& e) {
+  std::string what = e.what();
+  if (const std::string tail = ": " + e.code().message(); what.ends_with(tail)) what.resize(what.size() - tail.size());
+  return what;
 }
 
 }  // namespace
@@ -56,7 +59,14 @@ BackendKind parse_backend_kind(std::string_view name) {
 
 BackendKind backend_kind_from(std::optional<std::string_view> flag) {
   if (flag) return parse_backend_kind(*flag);
-  if (const char* env = std::getenv("HELLEPOLL_BACKEND"); env && *env) return parse_backend_kind(env);
+  if (const char* env = std::getenv("HELLEPOLL_BACKEND"); env && *env) {
+    try {
+      return parse_backend_kind(env);
+    } catch (const std::invalid_argument& e) {
+      // Nothing on the command line shows the bad value: name where it came from.
+      throw std::invalid_argument(std::string("HELLEPOLL_BACKEND: ") + e.what());
+    }
+  }
   return BackendKind::auto_detect;
 }
 
@@ -67,14 +77,15 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const BackendOptions& op
       try {
         return std::make_unique<detail::UringBackend>(options);
       } catch (const std::system_error& e) {
-        throw std::system_error(e.code(), "io_uring backend requested but unavailable: " + why_unavailable(e));
+        throw std::system_error(e.code(), "io_uring backend requested but unavailable" + refusal_cause(e.code().value()) +
+                                              ": " + without_errno_text(e));
       }
     case BackendKind::auto_detect:
       try {
         return std::make_unique<detail::UringBackend>(options);
       } catch (const std::system_error& e) {
         if (!is_refusal(e.code().value())) throw;
-        log(LogLevel::info, "io_uring unavailable: {}; using epoll", why_unavailable(e));
+        log(LogLevel::info, "io_uring unavailable: {}{}; using epoll", e.what(), refusal_cause(e.code().value()));
         return std::make_unique<detail::EpollBackend>(options);
       }
   }

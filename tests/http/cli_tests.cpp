@@ -2,9 +2,11 @@
 // naming the flag for anything it cannot take.
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hellepoll/http/cli.hpp"
+#include "support/env.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::http;
@@ -20,9 +22,21 @@ CliResult parse(std::vector<std::string> args, ServerOptions& o) {
   return parse_server_flags(static_cast<int>(argv.size()), argv.data(), o);
 }
 
+// Each argument list must be refused with exactly its error.
+void check_refused(const std::vector<std::pair<std::vector<std::string>, std::string>>& cases) {
+  for (const auto& [args, error] : cases) {
+    ServerOptions o;
+    const auto r = parse(args, o);
+    BOOST_TEST(!r.ok, error << ": accepted");
+    BOOST_TEST(r.error == error);
+  }
+}
+
 }  // namespace cli_test
 
+using cli_test::check_refused;
 using cli_test::parse;
+using hellepoll::test::EnvVar;
 
 BOOST_AUTO_TEST_SUITE(cli)
 
@@ -50,6 +64,59 @@ BOOST_AUTO_TEST_CASE(a_bad_batch_wait_is_an_error_naming_the_flag) {
   const auto r = parse({"--batch-wait"}, o);
   BOOST_TEST(!r.ok);
   BOOST_TEST(r.error == "--batch-wait needs a value");
+}
+
+BOOST_AUTO_TEST_CASE(zero_threads_is_an_error_not_one_thread) {
+  check_refused({{{"--threads", "0"}, "bad value for --threads: '0' (expected 1 to 1024)"}});
+  ServerOptions o;
+  BOOST_TEST(parse({"--threads", "1"}, o).ok);
+  BOOST_TEST(o.threads == 1u);
+  BOOST_TEST(parse({"--threads=1024"}, o).ok);
+  BOOST_TEST(o.threads == 1024u);
+}
+
+// The message says what would have been accepted, so one retry is enough.
+BOOST_AUTO_TEST_CASE(a_bad_number_is_an_error_stating_the_accepted_range) {
+  check_refused({
+      {{"--port", "65536"}, "bad value for --port: '65536' (expected 0 to 65535)"},
+      {{"--port=-1"}, "bad value for --port: '-1' (expected 0 to 65535)"},
+      {{"--threads", "1025"}, "bad value for --threads: '1025' (expected 1 to 1024)"},
+      {{"--threads", "two"}, "bad value for --threads: 'two' (expected 1 to 1024)"},
+      {{"--batch-wait", "1000001"}, "bad value for --batch-wait: '1000001' (expected 0 to 1000000)"},
+  });
+}
+
+// A single-dash argument is a mistyped flag far more often than a directory name.
+BOOST_AUTO_TEST_CASE(an_unknown_single_dash_argument_is_an_unknown_flag) {
+  check_refused({
+      {{"-p", "19203"}, "unknown flag -p"},
+      {{"serve", "--port", "1", "-p", "2"}, "unknown flag -p"},
+      {{"serve", "-x"}, "unknown flag -x"},
+      {{"serve", "-"}, "unknown flag -"},
+  });
+  ServerOptions o;
+  BOOST_TEST(parse({"serve", "-h"}, o).help);  // the one short flag there is
+}
+
+BOOST_AUTO_TEST_CASE(double_dash_ends_the_flags) {
+  ServerOptions o;
+  const auto r = parse({"serve", "--port", "1", "--", "-x", "--help"}, o);
+  BOOST_TEST(r.ok, r.error);
+  BOOST_TEST(!r.help);
+  BOOST_TEST((r.positional == std::vector<std::string>{"serve", "-x", "--help"}));
+  BOOST_TEST(o.address.port() == 1u);
+}
+
+// Nothing on the command line says where a bad backend name came from: the error does.
+BOOST_AUTO_TEST_CASE(a_bad_backend_from_the_environment_names_the_variable) {
+  EnvVar env("HELLEPOLL_BACKEND", "bogus");
+  ServerOptions o;
+  const auto r = parse({}, o);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.error == "HELLEPOLL_BACKEND: unknown backend 'bogus' (expected auto, uring or epoll)");
+  BOOST_TEST(parse({"--backend", "epoll"}, o).ok);  // the flag wins, the variable is not read
+  const auto flag = parse({"--backend", "kqueue"}, o);
+  BOOST_TEST(flag.error == "unknown backend 'kqueue' (expected auto, uring or epoll)");
 }
 
 BOOST_AUTO_TEST_CASE(the_help_text_names_every_flag) {

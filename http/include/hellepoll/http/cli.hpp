@@ -2,6 +2,8 @@
 //   --host ADDR  --port P  --threads N  --backend auto|uring|epoll  --access-log on|off
 //   --batch-wait US
 // Values may also be written --flag=value. HELLEPOLL_BACKEND sets the default backend.
+// Any other argument starting with '-' is an unknown flag; after "--" every argument is
+// positional (a directory named "-x").
 #pragma once
 
 #include <functional>
