@@ -433,20 +433,27 @@ Task<Outcome> Connection::handle_complete_head() {
     bytes = r.content_length();
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);
     if (!head_only && !status_forbids_body(r.status())) {
+      // A reply sent here that fails still gets its access log line, with the body bytes
+      // that went out (nginx logs aborted downloads too).
+      const auto cut_short = [&](std::uint64_t sent) {
+        if (opts_.access_log) write_access_log(peer_host_, req, status, sent);
+        return Outcome::close;
+      };
       if (const FileBody* f = r.file_body()) {
         if (r.file_parts().empty() && f->length <= small_file_limit) {
           // The common small file: read it behind the head, one write for both.
-          if (!co_await read_small_file_into(out_, *f)) co_return Outcome::close;
+          if (!co_await read_small_file_into(out_, *f)) co_return cut_short(0);
         } else {
-          if (!co_await flush(/*more_follows=*/true)) co_return Outcome::close;
-          if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout)) co_return Outcome::close;
+          std::uint64_t sent = 0;
+          if (!co_await flush(/*more_follows=*/true)) co_return cut_short(0);
+          if (!co_await send_file_response(stream_, r, *f, opts_.write_timeout, sent)) co_return cut_short(sent);
         }
       } else if (r.body().size() > 64 * 1024) {
         // Large bodies go out from the handler's own string: no copy into out_.
         iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};
         auto sent = co_await stream_.writev_all(iov, opts_.write_timeout);
         out_.clear();
-        if (!sent) co_return Outcome::close;
+        if (!sent) co_return cut_short(0);  // how much of it went is not known here
       } else {
         out_.append(r.body());
       }

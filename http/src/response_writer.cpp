@@ -180,7 +180,7 @@ Task<std::size_t> read_and_send(TcpStream& stream, int fd, std::uint64_t offset,
 }
 }  // namespace
 
-Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout) {
+Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout, std::uint64_t& sent) {
   std::uint64_t offset = body.offset;
   std::uint64_t left = body.length;
   std::unique_ptr<char[]> buf;  // only for bytes that were not in the page cache
@@ -205,6 +205,7 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
     }
     offset += n;
     left -= n;
+    sent += n;
   }
   if (buf) read_buffers.give(std::move(buf));
   co_return ok;
@@ -226,18 +227,23 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
   co_return true;
 }
 
-Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout) {
+Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout,
+                              std::uint64_t& sent) {
   // At most notsent_lowat bytes not yet sent wait in the socket, so each sendfile queues
   // about what the peer's window takes and this thread sends it. Without it megabytes
   // wait in the socket and the peer's ACKs push them out, which on loopback is work done
   // on the client's CPU (bench/RESULTS.md: wrk's MiB/s on a 1 MiB file +8 to +13%).
   (void)stream.socket().set_option(IPPROTO_TCP, TCP_NOTSENT_LOWAT, static_cast<int>(notsent_lowat));
-  if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout);
+  if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout, sent);
   for (const FilePart& part : r.file_parts()) {
     if (!co_await stream.send_all(part.header, write_timeout, MSG_MORE)) co_return false;
-    if (!co_await send_file_body(stream, FileBody{body.fd, part.offset, part.length}, write_timeout)) co_return false;
+    sent += part.header.size();
+    if (!co_await send_file_body(stream, FileBody{body.fd, part.offset, part.length}, write_timeout, sent))
+      co_return false;
   }
-  co_return static_cast<bool>(co_await stream.send_all(r.file_trailer(), write_timeout));
+  if (!co_await stream.send_all(r.file_trailer(), write_timeout)) co_return false;
+  sent += r.file_trailer().size();
+  co_return true;
 }
 
 StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,

@@ -23,7 +23,8 @@ void append_response_head(std::string& out, const Response& r, int version_minor
 // (no copy through user space); what is not is read through the backend (io_uring READ,
 // or the epoll file pool) into a pooled buffer and sent, so a cold file never stalls the
 // thread.
-Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout);
+// `sent` grows by the bytes sent, also when it fails (the access log tells them).
+Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration write_timeout, std::uint64_t& sent);
 // A small file range read straight into the output buffer, so head and body leave in one
 // write. False (and `out` unchanged) if the file could not be read in full.
 Task<bool> read_small_file_into(std::string& out, const FileBody& body);
@@ -36,7 +37,9 @@ inline constexpr std::uint32_t notsent_lowat = 64 * 1024;
 // The whole file body of `r`: one range, or the parts of a multipart/byteranges body.
 // False when the client is gone or the file could not be read in full (it shrank): the
 // connection must close, since the announced Content-Length can no longer be honoured.
-Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout);
+// `sent` grows by the body bytes sent (multipart framing included), also when it fails.
+Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout,
+                              std::uint64_t& sent);
 
 class StreamWriter final : public ResponseStream {
  public:

@@ -136,4 +136,76 @@ BOOST_DATA_TEST_CASE(the_access_log_shows_refused_requests_too, test::backends, 
     BOOST_TEST(log.find(line) != std::string::npos, line << " in:\n" << log);
 }
 
+// A target may hold '"' and '\\' (they are VCHARs): logged as \x22 and \x5C, as nginx does,
+// so the line still splits on its quotes. A download the client resets is logged too, with
+// the bytes that went out before it.
+BOOST_DATA_TEST_CASE(the_access_log_escapes_quotes_and_logs_aborted_downloads, test::backends, backend) {
+  TempDir dir;
+  std::ofstream(dir.path / "big.bin", std::ios::binary) << pattern(64 << 20);
+  ServerProcess server(binary, backend, {"serve", dir.path.string(), "--access-log", "on"});
+  {
+    SyncClient c(server.port());
+    BOOST_TEST(c.send("GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n"));
+    BOOST_TEST(c.read_response().status == 404);
+  }
+  {
+    SyncClient c(server.port());
+    BOOST_TEST(c.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"));
+    BOOST_TEST(c.wait_for_data());
+    c.reset();  // SO_LINGER 0: RST, mid-download
+  }
+  std::this_thread::sleep_for(200ms);  // the server notices the reset
+  BOOST_TEST(server.stop() == 0);
+  const std::string log = server.rest_of_stdout();
+  BOOST_TEST(log.find("\"GET /a\\x22b HTTP/1.1\" 404 ") != std::string::npos, log);
+  const auto at = log.find("\"GET /big.bin HTTP/1.1\" 200 ");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, log);
+  const long sent = std::stol(log.substr(at + 28));
+  BOOST_TEST(sent > 0);
+  BOOST_TEST(sent < (64L << 20), "the whole file logged as sent: " << sent);
+}
+
+// stdout is a pipe nobody reads (`hellepoll serve | less`, a stalled log shipper): once it
+// is full, access log lines are dropped (stderr says how many) rather than the server
+// blocking in write(2) with every connection of its thread, and SIGTERM with them.
+BOOST_DATA_TEST_CASE(a_full_stdout_pipe_drops_log_lines_but_never_stops_serving, test::backends, backend) {
+  TempDir dir;
+  const std::string err = (dir.path / "stderr").string();
+  ServerProcess server(binary, backend, {"serve", "--access-log", "on"}, ProcessOptions{err});
+  SyncClient c(server.port());
+  for (int i = 0; i < 3000; ++i) {  // ~80 B a line: 64 KiB of pipe is full after ~800
+    BOOST_REQUIRE(c.send("GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n"));
+    BOOST_REQUIRE_EQUAL(c.read_response().status, 200);
+  }
+  BOOST_TEST(server.stop() == 0);
+  BOOST_TEST(slurp(err).find("line(s) dropped so far") != std::string::npos, slurp(err));
+}
+
+// Argument errors end before any server starts: exit 2, the problem on stderr, the usage.
+// (Should one start after all, it listens on a free port and `timeout` ends it.)
+BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_naming_the_problem) {
+  const std::string run = "timeout 10 " + binary;
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {run + " serve '' --port 0", "hellepoll: empty directory name\n"},
+      {run + " serve -p 19203", "hellepoll: unknown flag -p\n"},
+      {run + " serve --port 1 -p 2", "hellepoll: unknown flag -p\n"},
+      {run + " serve --threads 0 --port 0", "hellepoll: bad value for --threads: '0' (expected 1 to 1024)\n"},
+      {"HELLEPOLL_BACKEND=bogus " + run + " serve --port 0", "hellepoll: HELLEPOLL_BACKEND: unknown backend 'bogus'"},
+  };
+  for (const auto& [command, message] : cases) {
+    const auto r = run_command(command + " 2>&1 >/dev/null");
+    BOOST_TEST(r.exit_code == 2, command);
+    BOOST_TEST(r.output.starts_with(message), command << ":\n" << r.output);
+    BOOST_TEST(r.output.find("usage: hellepoll serve") != std::string::npos, command << ":\n" << r.output);
+  }
+}
+
+// After `--` an argument that looks like a flag is the directory.
+BOOST_AUTO_TEST_CASE(double_dash_makes_the_next_argument_the_directory) {
+  TempDir dir;
+  const auto r = run_command("cd " + dir.path.string() + " && timeout 10 " + binary + " serve -- -x 2>&1 >/dev/null");
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.output == "hellepoll: -x is not a directory\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

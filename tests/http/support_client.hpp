@@ -317,6 +317,14 @@ class SyncClient {
   SyncClient(const SyncClient&) = delete;
   SyncClient& operator=(const SyncClient&) = delete;
 
+  // Ends the connection with RST (SO_LINGER 0), as a client that crashed or gave up.
+  void reset() {
+    const linger now{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
   // Sends everything; false if the server has already closed (EPIPE, ECONNRESET).
   bool send(std::string_view data) {
     while (!data.empty()) {
