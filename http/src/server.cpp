@@ -84,9 +84,9 @@ Task<void> ServerThread::serve(Listener& listener) {
   co_await yield();
   // Let in-flight requests finish, up to the grace period.
   const auto deadline = Clock::now() + options_.grace_period;
-  while (!connections_.empty() && Clock::now() < deadline) co_await sleep_for(5ms);
+  while (!connections_.empty() && Clock::now() < deadline && !cut_) co_await sleep_for(5ms);
   if (!connections_.empty()) {
-    log(LogLevel::warn, "grace period over: cutting {} connection(s)", connections_.size());
+    if (!cut_) log(LogLevel::warn, "grace period over: cutting {} connection(s)", connections_.size());
     Scheduler::current().stop();
   }
 }
@@ -113,12 +113,22 @@ void Server::stop() {
   }
 }
 
+void Server::cut_now() {
+  std::lock_guard lock(shared_->mutex);
+  for (auto [sched, thread] : shared_->threads) {
+    ServerThread* t = thread;
+    sched->post([t] { t->cut(); });
+  }
+}
+
 int Server::run() {
   // Signals: blocked in every thread (the mask is inherited), received by one watcher.
+  // SIGHUP and SIGUSR1/2 (reload, reopen logs, by nginx's conventions) would end the
+  // process silently by default, cutting every request: there is nothing to reload or
+  // reopen (the access log is stdout), so they are told and ignored.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
   sigset_t old_mask;
   pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
   std::signal(SIGPIPE, SIG_IGN);  // a client that goes away must never kill the server
@@ -140,6 +150,7 @@ int Server::run() {
       Scheduler sched(SchedulerOptions{options_.backend, options_.backend_options});
       ListenOptions lo;
       lo.reuse_port = n > 1;
+      lo.new_group = index == 0;  // never a share of another server's port
       // Thread 0 binds first so that port 0 becomes a real port the others can share.
       if (index > 0) port_known.wait();
       Result<Listener> listener = [&]() -> Result<Listener> {
@@ -197,11 +208,21 @@ int Server::run() {
       // A watcher that turns SIGINT/SIGTERM into stop(); it ends when the server does.
       watcher = std::thread([this, signals, &finished] {
         const timespec tick{0, 100'000'000};
+        bool stopping = false;
         while (!finished.load()) {
-          int sig = sigtimedwait(&signals, nullptr, &tick);
-          if (sig != SIGINT && sig != SIGTERM) continue;
-          log(LogLevel::info, "{}: finishing in-flight requests, then exiting", sig == SIGINT ? "SIGINT" : "SIGTERM");
-          stop();
+          const int sig = sigtimedwait(&signals, nullptr, &tick);
+          if (sig < 0) continue;
+          const char* name = sigabbrev_np(sig);
+          if (sig != SIGINT && sig != SIGTERM) {
+            log(LogLevel::info, "SIG{}: ignored (nothing to reload or reopen; SIGTERM or SIGINT stops the server)", name);
+          } else if (!stopping) {
+            log(LogLevel::info, "SIG{}: finishing in-flight requests, then exiting (again: exit now)", name);
+            stopping = true;
+            stop();
+          } else {
+            log(LogLevel::info, "SIG{} again: cutting in-flight requests, exiting now", name);
+            cut_now();
+          }
         }
       });
     }

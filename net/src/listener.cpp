@@ -78,6 +78,16 @@ Listener::~Listener() = default;
 int Listener::fd() const noexcept { return state_ ? state_->socket.fd() : -1; }
 
 Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& options) {
+  if (options.reuse_port && options.new_group && at.port() != 0) {
+    // A bind without SO_REUSEPORT fails on a port that any socket listens on (SO_REUSEADDR
+    // lets it past connections in TIME_WAIT only). It never listens, and is closed at once.
+    auto probe = Socket::open_tcp(at.family());
+    if (!probe) return probe.error();
+    if (options.reuse_address) {
+      if (auto r = probe->set_option(SOL_SOCKET, SO_REUSEADDR, 1); !r) return r.error();
+    }
+    if (::bind(probe->fd(), at.data(), at.size()) < 0) return errno_code(-errno);
+  }
   auto sock = Socket::open_tcp(at.family());
   if (!sock) return sock.error();
   if (options.reuse_address) {

@@ -15,6 +15,7 @@
 #include "http/support_client.hpp"
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::test;
@@ -232,6 +233,25 @@ BOOST_DATA_TEST_CASE(memory_of_a_wave_of_closed_connections_goes_back_to_the_ker
   BOOST_TEST(server.stop() == 0);
 }
 #endif
+
+// SIGHUP, SIGUSR1 and SIGUSR2 (reload and reopen logs, by nginx's conventions) ended the
+// process silently, cutting every request. Nothing is there to reload: they are told on
+// stderr and ignored; the server goes on serving and SIGTERM still stops it with 0.
+BOOST_DATA_TEST_CASE(sighup_and_sigusr_are_ignored_and_said_so, backends, backend) {
+  TempDir dir;
+  const std::string err = (dir.path / "stderr").string();
+  ServerProcess server(kHello, backend, {}, ProcessOptions{err});
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2}) {
+    server.signal(sig);
+    SyncClient c(server.port());
+    BOOST_REQUIRE(c.send(get("/")));
+    BOOST_TEST(c.read_response().body == "Hello, World!");
+  }
+  BOOST_TEST(server.stop() == 0);
+  const std::string said = slurp(err);
+  for (const char* line : {"SIGHUP: ignored", "SIGUSR1: ignored", "SIGUSR2: ignored"})
+    BOOST_TEST(said.find(line) != std::string::npos, line << " in:\n" << said);
+}
 
 // Idle keep-alive connections do not hold up shutdown.
 BOOST_DATA_TEST_CASE(sigterm_with_idle_keep_alive_connection_exits_0_promptly, backends, backend) {

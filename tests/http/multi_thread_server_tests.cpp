@@ -7,6 +7,8 @@
 // "Connection: close", the idle connection is closed, run() returns 0.
 // A second case lets the grace period run out with requests still busy: connections with
 // no request begun close at once, the busy ones are cut at its end, run() returns 0.
+// Then: cut_now() ends a grace period at once (a second SIGINT), and a second server with
+// two threads cannot take a share of a running one's port (SO_REUSEPORT would let it).
 // The ThreadSanitizer stage of scripts/test runs these cases (tests/CMakeLists.txt, tsan_tests).
 #include <boost/test/unit_test.hpp>
 #include <atomic>
@@ -138,14 +140,21 @@ class RunningServer {
       cv_.notify_all();
     };
     runner_ = std::thread([this] {
+      int rc = -2;
+      std::string error;
       try {
-        rc_ = server_.run();
-      } catch (...) {
-        rc_ = -2;
+        rc = server_.run();
+      } catch (const std::exception& e) {
+        error = e.what();
       }
+      std::lock_guard lock(m_);
+      rc_ = rc;
+      error_ = std::move(error);
+      ended_ = true;
+      cv_.notify_all();
     });
     std::unique_lock lock(m_);
-    cv_.wait_for(lock, 10s, [&] { return port_ != 0; });
+    cv_.wait_for(lock, 10s, [&] { return port_ != 0 || ended_; });
   }
   ~RunningServer() {
     if (!runner_.joinable()) return;
@@ -154,13 +163,18 @@ class RunningServer {
   }
   RunningServer(const RunningServer&) = delete;
 
-  std::uint16_t port() const { return port_; }  // 0: not listening within 10 s
+  std::uint16_t port() const { return port_; }  // 0: not listening within 10 s, or run() threw
+  std::string error() {  // what run() threw, once it has ended
+    std::lock_guard lock(m_);
+    return error_;
+  }
   unsigned threads() const { return threads_; }
   const std::string& backend_name() const { return backend_name_; }
   void stop_from_another_thread() { std::thread([this] { server_.stop(); }).join(); }
-  int join() {  // run()'s result
+  void cut_now_from_another_thread() { std::thread([this] { server_.cut_now(); }).join(); }
+  int join() {  // run()'s result; -2 if it threw
     runner_.join();
-    return rc_.load();
+    return rc_;
   }
 
  private:
@@ -171,8 +185,37 @@ class RunningServer {
   std::uint16_t port_ = 0;
   unsigned threads_ = 0;
   std::string backend_name_;
-  std::atomic<int> rc_{-1};
+  int rc_ = -1;
+  std::string error_;
+  bool ended_ = false;
 };
+
+// Options for kServerThreads threads on a free loopback port.
+ServerOptions two_threads(BackendKind backend, Duration grace_period) {
+  ServerOptions opts = test_options();
+  opts.address = SocketAddress::loopback_v4(0);
+  opts.backend = backend;
+  opts.threads = kServerThreads;
+  opts.grace_period = grace_period;
+  return opts;
+}
+
+// GET / answers "ok"; GET /forever counts itself in `asleep` and sleeps for an hour.
+Router busy_router(std::atomic<int>& asleep) {
+  Router r;
+  r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
+  r.get("/forever", [&asleep](Request&) -> Task<Response> {
+    asleep.fetch_add(1);
+    co_await sleep_for(std::chrono::hours(1));
+    co_return Response::text("never");
+  });
+  return r;
+}
+
+bool all_asleep(const std::atomic<int>& asleep, int n) {
+  for (int i = 0; i < 1000 && asleep.load() < n; ++i) std::this_thread::sleep_for(5ms);
+  return asleep.load() == n;
+}
 
 }  // namespace mt_server_test
 
@@ -240,20 +283,8 @@ BOOST_DATA_TEST_CASE(two_threads_serve_client_threads_then_stop_from_another_thr
 // "grace period over" then SIGSEGV or a corrupt heap), and fresh ones held shutdown for the
 // whole grace period.
 BOOST_DATA_TEST_CASE(the_grace_period_cuts_busy_connections_and_run_returns_0, backends, backend) {
-  ServerOptions opts = test_options();
-  opts.address = SocketAddress::loopback_v4(0);
-  opts.backend = backend;
-  opts.threads = kServerThreads;
-  opts.grace_period = 1500ms;
   std::atomic<int> asleep{0};
-  Router r;
-  r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
-  r.get("/forever", [&asleep](Request&) -> Task<Response> {
-    asleep.fetch_add(1);
-    co_await sleep_for(std::chrono::hours(1));
-    co_return Response::text("never");
-  });
-  RunningServer server(std::move(r), opts);
+  RunningServer server(busy_router(asleep), two_threads(backend, 1500ms));
   BOOST_REQUIRE(server.port() != 0);
   const std::uint16_t port = server.port();
 
@@ -268,8 +299,7 @@ BOOST_DATA_TEST_CASE(the_grace_period_cuts_busy_connections_and_run_returns_0, b
   BOOST_REQUIRE(kept_alive.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   BOOST_TEST(kept_alive.read_response().body == "ok");
   SyncClient fresh(port);  // connected, nothing sent
-  for (int i = 0; i < 1000 && asleep.load() < 4; ++i) std::this_thread::sleep_for(5ms);
-  BOOST_REQUIRE(asleep.load() == 4);
+  BOOST_REQUIRE(all_asleep(asleep, 4));
   std::this_thread::sleep_for(50ms);  // the half head and the fresh connection reach the server
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -284,6 +314,48 @@ BOOST_DATA_TEST_CASE(the_grace_period_cuts_busy_connections_and_run_returns_0, b
   BOOST_TEST(server.join() == 0);
   BOOST_TEST((since() < 5s));
   BOOST_TEST(connection_refused(port));
+}
+
+// The second SIGINT's path: with a handler asleep for an hour and a 30 s grace period,
+// cut_now() after stop() makes run() return 0 at once.
+BOOST_DATA_TEST_CASE(cut_now_ends_the_grace_period_at_once, backends, backend) {
+  std::atomic<int> asleep{0};
+  RunningServer server(busy_router(asleep), two_threads(backend, std::chrono::seconds(30)));
+  BOOST_REQUIRE(server.port() != 0);
+  SyncClient busy(server.port());
+  BOOST_REQUIRE(busy.send("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n"));
+  BOOST_REQUIRE(all_asleep(asleep, 1));
+  const auto t0 = std::chrono::steady_clock::now();
+  server.stop_from_another_thread();
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(!busy.closed_by_peer(50ms));  // still in its grace period
+  server.cut_now_from_another_thread();
+  BOOST_TEST(busy.closed_by_peer(2s));
+  BOOST_TEST(server.join() == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 3s));
+}
+
+// nginx refuses an address in use; SO_REUSEPORT alone would let a second server (any
+// process of the same user) join the first one's group and take a share of its clients.
+BOOST_DATA_TEST_CASE(a_second_server_cannot_share_a_running_ones_port, backends, backend) {
+  ServerOptions opts = two_threads(backend, std::chrono::seconds(2));
+  Router first_router;
+  first_router.get("/", [](Request&) -> Task<Response> { co_return Response::text("first"); });
+  RunningServer first(std::move(first_router), opts);
+  BOOST_REQUIRE(first.port() != 0);
+
+  opts.address = SocketAddress::loopback_v4(first.port());
+  Router second_router;
+  second_router.get("/", [](Request&) -> Task<Response> { co_return Response::text("second"); });
+  RunningServer second(std::move(second_router), opts);
+  BOOST_TEST_REQUIRE(second.port() == 0, "a second server listens on the first one's port");  // (then stopped at the end)
+  BOOST_TEST(second.join() == -2);
+  BOOST_TEST(second.error().find("Address already in use") != std::string::npos, second.error());
+  for (int i = 0; i < 20; ++i) {  // every client still reaches the first
+    SyncClient c(first.port());
+    BOOST_REQUIRE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    BOOST_TEST(c.read_response().body == "first");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

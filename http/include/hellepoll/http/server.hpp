@@ -73,6 +73,11 @@ class ServerThread {
   // Stop accepting; idle connections (no request begun) close now, busy ones after their
   // current response.
   void drain();
+  // After drain(): end the grace period now (a second SIGINT).
+  void cut() {
+    drain();
+    cut_ = true;
+  }
 
   // Used by connections.
   struct Tracked {
@@ -100,6 +105,7 @@ class ServerThread {
   const ServerOptions& options_;
   Listener* listener_ = nullptr;
   bool draining_ = false;
+  bool cut_ = false;  // the grace period ends at once
   std::uint64_t body_memory_ = 0;  // claimed by request bodies being read or handled
   std::size_t peak_connections_ = 0;  // since memory was last handed back (see untrack)
   std::vector<Tracked*> connections_;
@@ -118,6 +124,8 @@ class Server {
   int run();
   // Thread-safe, also from a signal-watching thread: begins the graceful shutdown.
   void stop();
+  // Thread-safe: ends the graceful shutdown's grace period at once (run() then returns 0).
+  void cut_now();
   // Called once every thread listens, with the bound address and the backend in use.
   std::function<void(const SocketAddress&, std::string_view backend, unsigned threads)> on_listening;
 

@@ -19,6 +19,11 @@ struct ListenOptions {
   int backlog = 4096;
   bool reuse_address = true;
   bool reuse_port = false;  // N schedulers on N threads share a port (the kernel balances)
+  // With reuse_port: start a group rather than join one. A port some socket already
+  // listens on is EADDRINUSE, as without reuse_port, so a second server (any process of
+  // the same user may join a group) cannot silently take a share of this one's clients.
+  // The other threads of the group then bind with new_group = false.
+  bool new_group = false;
   bool nodelay = true;      // inherited by accepted sockets
 };
 
