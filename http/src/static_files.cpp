@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "hellepoll/http/conditional.hpp"
@@ -18,6 +20,7 @@
 #include "hellepoll/http/range.hpp"
 #include "hellepoll/io.hpp"
 #include "hellepoll/log.hpp"
+#include "hellepoll/scheduler.hpp"
 #include "directory_listing.hpp"
 #include "request_preconditions.hpp"
 #include "shared_open.hpp"
@@ -26,12 +29,68 @@
 namespace hellepoll::http {
 namespace {
 
-struct Root {
+// The document root as opened: every open of a request is relative to its fd.
+struct RootDir {
   int fd = -1;
-  StaticOptions options;
-  ~Root() {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  explicit RootDir(const std::string& path) : fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0) {
+      dev = st.st_dev;
+      ino = st.st_ino;
+    }
+  }
+  RootDir(const RootDir&) = delete;
+  ~RootDir() {
     if (fd >= 0) ::close(fd);
   }
+};
+
+// The root as named. A deploy that swaps the directory (mv, or a symlink switched to a new
+// release) changes what the name means; nginx looks the name up for every request. Here it
+// is looked up at most once a second (one stat, on the thread whose request comes first
+// after that second), and a new directory is opened and serves every request from then on.
+// A request holds the RootDir it started with, so no fd is closed under an open.
+class Root {
+ public:
+  Root(const std::string& path, StaticOptions opts) : options(std::move(opts)), path_(path) {
+    auto dir = std::make_shared<const RootDir>(path_);
+    if (dir->fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open document root " + path_);
+    dir_.store(std::move(dir));
+  }
+  std::shared_ptr<const RootDir> current() {
+    const std::int64_t now = Scheduler::current().turn_started().time_since_epoch().count();
+    std::int64_t next = next_check_.load(std::memory_order_relaxed);
+    if (now >= next && next_check_.compare_exchange_strong(next, now + std::int64_t{1'000'000'000},
+                                                           std::memory_order_relaxed))
+      look_up_again();
+    return dir_.load(std::memory_order_acquire);
+  }
+  const StaticOptions options;
+
+ private:
+  void look_up_again() {
+    struct stat st {};
+    const auto dir = dir_.load(std::memory_order_acquire);
+    if (::stat(path_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      // Mid-swap, or gone: keep serving the directory the name last meant.
+      if (!told_gone_.exchange(true))
+        log(LogLevel::warn, "static: document root {} is no directory now; serving the one it was", path_);
+      return;
+    }
+    told_gone_ = false;
+    if (st.st_dev == dir->dev && st.st_ino == dir->ino) return;
+    auto fresh = std::make_shared<const RootDir>(path_);
+    if (fresh->fd < 0) return;  // swapped again meanwhile: the next look settles it
+    log(LogLevel::info, "static: document root {} is another directory now: serving it", path_);
+    dir_.store(std::move(fresh), std::memory_order_release);
+  }
+
+  std::string path_;
+  std::atomic<std::shared_ptr<const RootDir>> dir_;
+  std::atomic<std::int64_t> next_check_{0};  // steady clock, ns
+  std::atomic<bool> told_gone_{false};
 };
 
 // Holds an opened file until it is handed over to a response; lets go of it otherwise.
@@ -111,14 +170,15 @@ std::string url_path_of(std::string_view rel, bool directory) {
   return url;
 }
 
-Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
+Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
   auto norm = normalize_request_path(req.path());
   if (!norm) {
     // The client's doing, answered 403 and in the access log: not a server warning.
     log(LogLevel::debug, "static: refused request path {}", req.path());
     co_return Response::error(403, "this path is not allowed");
   }
-  OpenedFile file = co_await open_shared(root->fd, norm->rel);
+  const std::shared_ptr<const RootDir> dir = root->current();
+  OpenedFile file = co_await open_shared(dir->fd, norm->rel);
   if (file.fd < 0) co_return open_error(file.error, req.path());
   OwnedFile owned(file);
   std::string rel = norm->rel;
@@ -135,7 +195,7 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
       co_return r;
     }
     std::string index_rel = rel.empty() ? root->options.index_file : rel + "/" + root->options.index_file;
-    OpenedFile index = co_await open_shared(root->fd, index_rel);
+    OpenedFile index = co_await open_shared(dir->fd, index_rel);
     OwnedFile owned_index(index);
     if (index.fd >= 0 && S_ISREG(index.st.stx_mode)) {
       owned.reset();
@@ -220,10 +280,7 @@ Task<Response> serve_file(std::shared_ptr<const Root> root, Request& req) {
 }  // namespace
 
 Handler static_files(const std::string& root, StaticOptions options) {
-  auto state = std::make_shared<Root>();
-  state->fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (state->fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open document root " + root);
-  state->options = std::move(options);
+  auto state = std::make_shared<Root>(root, std::move(options));
   return [state](Request& req) { return serve_file(state, req); };
 }
 

@@ -20,6 +20,7 @@
 #include "hellepoll/http/static_files.hpp"
 #include "support/backends.hpp"
 #include "support/stderr_capture.hpp"
+#include "support/temp_dir.hpp"
 #include "support/page_cache.hpp"
 #include "support_client.hpp"
 
@@ -398,6 +399,38 @@ BOOST_DATA_TEST_CASE(a_directory_redirect_never_leaves_the_site, test::backends,
     auto encoded = co_await fetch(at, get("/caf%C3%A9%20dir?a=b"));
     BOOST_TEST(encoded.status == 301);
     BOOST_TEST(encoded.header("Location") == "/caf%C3%A9%20dir/?a=b");
+  });
+}
+
+// A deploy swaps what the root's name means: a symlink switched to a new release, then the
+// directory itself renamed away and another renamed into its place. Within about a second
+// every request gets the new tree (nginx looks the name up per request); before, the
+// directory opened at start-up was served for ever, and 403 once it was deleted.
+BOOST_DATA_TEST_CASE(a_root_swapped_on_disk_is_served_within_a_second, test::backends, backend) {
+  TempDir dir;
+  for (const char* release : {"r1", "r2", "r3"}) {
+    fs::create_directory(dir.path / release);
+    std::ofstream(dir.path / release / "f.txt") << release;
+  }
+  fs::create_directory_symlink("r1", dir.path / "current");
+  Router r;
+  r.get("/*", static_files((dir.path / "current").string()));
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    auto first = co_await fetch(at, get("/f.txt"));
+    BOOST_TEST(first.body == "r1");
+    // ln -sfn r2 current, atomically, as deploy tools do.
+    fs::create_directory_symlink("r2", dir.path / "next");
+    fs::rename(dir.path / "next", dir.path / "current");
+    co_await sleep_for(1100ms);
+    auto switched = co_await fetch(at, get("/f.txt"));
+    BOOST_TEST(switched.body == "r2");
+    // The directory itself: r2's files are now r3's (current -> r2 still).
+    fs::rename(dir.path / "r2", dir.path / "r2.old");
+    fs::rename(dir.path / "r3", dir.path / "r2");
+    fs::remove_all(dir.path / "r2.old");
+    co_await sleep_for(1100ms);
+    auto renamed = co_await fetch(at, get("/f.txt"));
+    BOOST_TEST(renamed.body == "r3");
   });
 }
 

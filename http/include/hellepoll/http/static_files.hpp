@@ -8,7 +8,8 @@
 // index.html for directories, an optional HTML listing; files of any size (64-bit
 // offsets). Paths are normalised and files opened with openat2(RESOLVE_BENEATH) relative
 // to the root, so nothing outside it can be read: not through "..", encoded forms, NUL
-// bytes, nor symlinks that leave the root (403 or 404, logged).
+// bytes, nor symlinks that leave the root (403 or 404, logged). The root's name is looked
+// up again at most once a second: a directory or symlink swapped in its place is served.
 #pragma once
 
 #include <string>
