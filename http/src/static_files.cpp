@@ -58,6 +58,10 @@ class Root {
     auto dir = std::make_shared<const RootDir>(path_);
     if (dir->fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open document root " + path_);
     dir_.store(std::move(dir));
+    // O_PATH opens a directory this user may not list or enter: say so now rather than
+    // answer every request 403 with nothing in the log.
+    if (::faccessat(AT_FDCWD, path_.c_str(), R_OK | X_OK, AT_EACCESS) != 0)
+      log(LogLevel::warn, "static: this user cannot read document root {}: every request will get 403", path_);
   }
   std::shared_ptr<const RootDir> current() {
     const std::int64_t now = Scheduler::current().turn_started().time_since_epoch().count();
@@ -205,6 +209,8 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       rel = index_rel;
     } else {
       owned_index.reset();
+      // An index that is there but cannot be read is the reason to give, not the listing.
+      if (index.error == -EACCES || index.error == -EPERM) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
       co_return Response::html(listing_page(file.fd, url_path_of(rel, true)));
     }

@@ -181,6 +181,38 @@ BOOST_DATA_TEST_CASE(a_full_stdout_pipe_drops_log_lines_but_never_stops_serving,
   BOOST_TEST(slurp(err).find("line(s) dropped so far") != std::string::npos, slurp(err));
 }
 
+// File permissions, checked as an unprivileged user: an index.html that cannot be read is
+// "permission denied", not "directory listing is disabled"; a root that cannot be read is
+// said at start-up, not only by a 403 for every request.
+BOOST_DATA_TEST_CASE(unreadable_index_and_root_are_named, test::backends, backend) {
+  TempDir dir;
+  fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+  const fs::path copy = dir.path / "hellepoll";  // nobody may not reach the build tree
+  fs::copy_file(binary, copy);
+  fs::create_directories(dir.path / "site" / "sub");
+  std::ofstream(dir.path / "site" / "sub" / "index.html") << "secret";
+  fs::permissions(dir.path / "site" / "sub" / "index.html", fs::perms::none);
+  fs::create_directory(dir.path / "locked");
+  fs::permissions(dir.path / "locked", fs::perms::owner_all);
+  if (::geteuid() == 0) ::chown((dir.path / "locked").c_str(), 0, 0);
+  const std::string err = (dir.path / "stderr").string();
+  ProcessOptions as_nobody{err};
+  as_nobody.unprivileged = true;
+  {
+    ServerProcess server(copy.string(), backend, {"serve", (dir.path / "site").string()}, as_nobody);
+    SyncClient c(server.port());
+    BOOST_REQUIRE(c.send("GET /sub/ HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const RawResponse r = c.read_response();
+    BOOST_TEST(r.status == 403);
+    BOOST_TEST(r.body.find("permission denied") != std::string::npos, r.body);
+    BOOST_TEST(server.stop() == 0);
+  }
+  ServerProcess locked(copy.string(), backend, {"serve", (dir.path / "locked").string()}, as_nobody);
+  BOOST_TEST(locked.stop() == 0);
+  BOOST_TEST(slurp(err).find("cannot read document root") != std::string::npos, slurp(err));
+}
+
 // Argument errors end before any server starts: exit 2, the problem on stderr, the usage.
 // (Should one start after all, it listens on a free port and `timeout` ends it.)
 BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_naming_the_problem) {

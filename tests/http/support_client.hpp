@@ -414,6 +414,9 @@ inline bool becomes_refused(std::uint16_t port, std::chrono::milliseconds timeou
 struct ProcessOptions {
   std::string stderr_file;  // where the child's stderr goes; empty: the test's stderr
   int nofile_limit = 0;     // RLIMIT_NOFILE in force from exec on (via prlimit(1)); 0: inherited
+  // Run as nobody (via setpriv(1)) when the tests run as root, where no file permission
+  // is ever checked. The binary and what it serves must then be readable by others.
+  bool unprivileged = false;
 };
 
 // One of the example servers as a child process on a free port. The destructor kills it.
@@ -427,6 +430,9 @@ class ServerProcess {
       // Set before exec: io_uring takes the limit in force when an accept is armed.
       args = {"/usr/bin/prlimit", "--nofile=" + std::to_string(options.nofile_limit) + ":4096", "--"};
     }
+    if (options.unprivileged && ::geteuid() == 0)
+      for (const char* a : {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"})
+        args.emplace_back(a);
     for (std::string a : {binary, std::string("--port"), std::string("0"), std::string("--backend"),
                           std::string(to_string(backend)), std::string("--access-log"), std::string("off")})
       args.push_back(std::move(a));
