@@ -253,6 +253,21 @@ BOOST_DATA_TEST_CASE(sighup_and_sigusr_are_ignored_and_said_so, backends, backen
     BOOST_TEST(said.find(line) != std::string::npos, line << " in:\n" << said);
 }
 
+// README.md's first code block is examples/readme.cpp, which is built with the examples
+// (-Werror, g++ and clang++): the handler a newcomer copies compiles. (It did not: it
+// lacked two includes, and pasted a path parameter into JSON unescaped.)
+BOOST_AUTO_TEST_CASE(the_readme_example_is_a_built_program) {
+  const std::string readme = slurp(HELLEPOLL_SOURCE_DIR "/README.md");
+  const std::string fence = "```cpp\n";
+  const auto start = readme.find(fence);
+  BOOST_REQUIRE(start != std::string::npos);
+  const auto end = readme.find("```", start + fence.size());
+  BOOST_REQUIRE(end != std::string::npos);
+  const std::string block = readme.substr(start + fence.size(), end - start - fence.size());
+  const std::string program = slurp(HELLEPOLL_SOURCE_DIR "/examples/readme.cpp");
+  BOOST_TEST(program.ends_with(block), "README.md's example:\n" << block << "\nexamples/readme.cpp:\n" << program);
+}
+
 // Idle keep-alive connections do not hold up shutdown.
 BOOST_DATA_TEST_CASE(sigterm_with_idle_keep_alive_connection_exits_0_promptly, backends, backend) {
   ServerProcess server(kHello, backend);
