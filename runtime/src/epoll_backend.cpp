@@ -292,8 +292,7 @@ void EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
     ts.tv_nsec = static_cast<long>(timeout->count() % 1'000'000'000);
     tsp = &ts;
   }
-  // No signal mask, so no size for one; raw: see raw_syscall.
-  int n = static_cast<int>(raw_syscall(SYS_epoll_pwait2, epfd_, events, 256, tsp, nullptr, 0));
+  int n = static_cast<int>(sys::epoll_wait(epfd_, events, 256, tsp));
   if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond resolution, rounded up
     int ms = timeout ? static_cast<int>((timeout->count() + 999'999) / 1'000'000) : -1;
     n = ::epoll_wait(epfd_, events, 256, ms);

@@ -57,16 +57,14 @@ long once(Operation& op) noexcept {
     case OpCode::nop: return 0;
     case OpCode::accept:
     case OpCode::accept_multi:
-      return raw_syscall(SYS_accept4, op.fd, op.ptr, op.ptr2, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    case OpCode::recv:
-      return raw_syscall(SYS_recvfrom, op.fd, op.ptr, op.len, static_cast<int>(op.flags), nullptr, nullptr);
-    case OpCode::send:
-      return raw_syscall(SYS_sendto, op.fd, op.ptr, op.len, static_cast<int>(op.flags) | MSG_NOSIGNAL, nullptr, 0);
-    case OpCode::sendmsg: return raw_syscall(SYS_sendmsg, op.fd, op.ptr, static_cast<int>(op.flags) | MSG_NOSIGNAL);
+      return sys::accept4(op.fd, op.ptr, op.ptr2, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    case OpCode::recv: return sys::recv(op.fd, op.ptr, op.len, static_cast<int>(op.flags));
+    case OpCode::send: return sys::send(op.fd, op.ptr, op.len, static_cast<int>(op.flags) | MSG_NOSIGNAL);
+    case OpCode::sendmsg: return sys::sendmsg(op.fd, op.ptr, static_cast<int>(op.flags) | MSG_NOSIGNAL);
     case OpCode::shutdown: return ::shutdown(op.fd, static_cast<int>(op.flags));
-    case OpCode::close: return raw_syscall(SYS_close, op.fd);
-    case OpCode::read_at: return raw_syscall(SYS_pread64, op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
-    case OpCode::write_at: return raw_syscall(SYS_pwrite64, op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
+    case OpCode::close: return sys::close(op.fd);
+    case OpCode::read_at: return sys::pread(op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
+    case OpCode::write_at: return sys::pwrite(op.fd, op.ptr, op.len, static_cast<off_t>(op.offset));
     case OpCode::openat:
       return ::openat(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
                       static_cast<mode_t>(op.len));
