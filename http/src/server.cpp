@@ -104,20 +104,19 @@ Server::Server(Router router, ServerOptions options)
 
 Server::~Server() = default;
 
-void Server::stop() {
+void Server::stop() { on_every_thread(&ServerThread::drain); }
+
+void Server::cut_now() { on_every_thread(&ServerThread::cut); }
+
+// Runs `step` (drain, or cut, which drains first) on each server thread, on that thread.
+// A thread that registers later drains at once: thread_main reads stop_requested under
+// the same lock.
+void Server::on_every_thread(void (ServerThread::*step)()) {
   std::lock_guard lock(shared_->mutex);
   shared_->stop_requested = true;
   for (auto [sched, thread] : shared_->threads) {
     ServerThread* t = thread;
-    sched->post([t] { t->drain(); });
-  }
-}
-
-void Server::cut_now() {
-  std::lock_guard lock(shared_->mutex);
-  for (auto [sched, thread] : shared_->threads) {
-    ServerThread* t = thread;
-    sched->post([t] { t->cut(); });
+    sched->post([t, step] { (t->*step)(); });
   }
 }
 

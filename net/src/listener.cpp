@@ -77,17 +77,10 @@ Listener::~Listener() = default;
 
 int Listener::fd() const noexcept { return state_ ? state_->socket.fd() : -1; }
 
-Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& options) {
-  if (options.reuse_port && options.new_group && at.port() != 0) {
-    // A bind without SO_REUSEPORT fails on a port that any socket listens on (SO_REUSEADDR
-    // lets it past connections in TIME_WAIT only). It never listens, and is closed at once.
-    auto probe = Socket::open_tcp(at.family());
-    if (!probe) return probe.error();
-    if (options.reuse_address) {
-      if (auto r = probe->set_option(SOL_SOCKET, SO_REUSEADDR, 1); !r) return r.error();
-    }
-    if (::bind(probe->fd(), at.data(), at.size()) < 0) return errno_code(-errno);
-  }
+namespace {
+
+// A TCP socket with the options set, bound to `at`, not yet listening.
+Result<Socket> bound_socket(const SocketAddress& at, const ListenOptions& options) {
   auto sock = Socket::open_tcp(at.family());
   if (!sock) return sock.error();
   if (options.reuse_address) {
@@ -100,6 +93,21 @@ Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& op
     if (auto r = sock->set_option(IPPROTO_TCP, TCP_NODELAY, 1); !r) return r.error();
   }
   if (::bind(sock->fd(), at.data(), at.size()) < 0) return errno_code(-errno);
+  return sock;
+}
+
+}  // namespace
+
+Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& options) {
+  if (options.reuse_port && options.new_group && at.port() != 0) {
+    // A bind without SO_REUSEPORT fails on a port that any socket listens on (SO_REUSEADDR
+    // lets it past connections in TIME_WAIT only). It never listens, and is closed at once.
+    ListenOptions plain = options;
+    plain.reuse_port = false;
+    if (auto probe = bound_socket(at, plain); !probe) return probe.error();
+  }
+  auto sock = bound_socket(at, options);
+  if (!sock) return sock.error();
   if (::listen(sock->fd(), options.backlog) < 0) return errno_code(-errno);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

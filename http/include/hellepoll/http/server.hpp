@@ -130,6 +130,7 @@ class Server {
   std::function<void(const SocketAddress&, std::string_view backend, unsigned threads)> on_listening;
 
  private:
+  void on_every_thread(void (ServerThread::*step)());
   struct Shared;
   Router router_;
   ServerOptions options_;
