@@ -18,6 +18,7 @@
 #include "request_preconditions.hpp"
 #include "hellepoll/http/chunked.hpp"
 #include "hellepoll/http/parser.hpp"
+#include "hellepoll/http/path.hpp"
 #include "hellepoll/http/server.hpp"
 #include "hellepoll/http/status.hpp"
 #include "hellepoll/io.hpp"
@@ -175,6 +176,7 @@ class Connection : public ServerThread::Tracked {
   std::string out_;
   std::string body_;            // decoded chunked body
   std::string_view body_view_;  // the body the handler sees
+  std::string routed_path_;     // the request's path in normal form, when it was not
   std::size_t body_wire_bytes_ = 0;  // bytes after the head, still in in_, that belong to the body
   std::uint64_t body_claim_ = 0;     // of the thread's max_body_memory_per_thread
   // The body of a request answered without it (no route), to skip once answered; set
@@ -364,7 +366,18 @@ Task<bool> Connection::skip_request_body() {
 Task<Outcome> Connection::handle_complete_head() {
   const RequestHead& head = parser().head();
   Request req(head, {}, fd);
-  Router::Match match = thread_.router().match(head.method, head.path, req.params());
+  // Routed by the path's normal form, so no spelling of a path ("/x/../admin", "/%61dmin",
+  // "//admin") reaches a route other than the one its handler will act on.
+  Router::Match match;
+  if (is_route_path(head.path)) {
+    match = thread_.router().match(head.method, head.path, req.params());
+  } else if (auto normal = route_path(head.path)) {
+    routed_path_ = std::move(*normal);
+    req.set_routed_path(routed_path_);
+    match = thread_.router().match(head.method, routed_path_, req.params());
+  } else {
+    match.status = 400;  // ".." above the root (the parser refuses malformed escapes): as nginx
+  }
   const Route* route = match.route;
   const std::uint64_t limit = route && route->max_body ? route->max_body : opts_.limits.max_body;
 
@@ -403,8 +416,11 @@ Task<Outcome> Connection::handle_complete_head() {
                      ? Response(200)
                      : Response::error(match.status, match.status == 404   ? "no route for this path"
                                                      : match.status == 405 ? "method not allowed for this path"
+                                                     : match.status == 400 ? "a .. segment of the path climbs "
+                                                                             "above the root"
                                                                            : "method not implemented");
     if (match.status == 405) r.header("Allow", match.allow);
+    if (match.status == 400) keep_alive = false;  // as after any request refused as malformed
     status = r.status();
     bytes = r.content_length();
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);

@@ -65,6 +65,65 @@ std::optional<std::string> percent_decode(std::string_view in) {
   return out;
 }
 
+bool is_route_path(std::string_view path) noexcept {
+  if (path.empty() || path.front() != '/') return true;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '%') return false;
+    if (c != '/' || i + 1 == path.size()) continue;
+    // A segment starts at i + 1: empty ("//"), "." or ".." is not in normal form.
+    const std::string_view rest = path.substr(i + 1);
+    if (rest.front() == '/') return false;
+    if (rest.front() == '.') {
+      const std::size_t dots = rest.starts_with("..") ? 2 : 1;
+      if (rest.size() == dots || rest[dots] == '/') return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> route_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::string(path);
+  std::string out = "/";
+  out.reserve(path.size());
+  // `out` always ends with '/' between segments; a segment is appended to it, then judged.
+  // A "." or ".." segment, or an empty one, leaves `out` ending with '/': "/a/b/.." is "/a/".
+  std::size_t i = 1;
+  while (i <= path.size()) {
+    const std::size_t seg_start = out.size();
+    for (; i < path.size() && path[i] != '/'; ++i) {
+      const char c = path[i];
+      if (c != '%') {
+        out.push_back(c);
+        continue;
+      }
+      const int v = decode_escape(path, i);
+      if (v < 0) return std::nullopt;
+      if (is_unreserved(static_cast<unsigned char>(v))) {
+        out.push_back(static_cast<char>(v));
+      } else {
+        out.push_back('%');
+        out.push_back(hex_digits[v >> 4]);
+        out.push_back(hex_digits[v & 0xf]);
+      }
+      i += 2;
+    }
+    const std::string_view seg = std::string_view(out).substr(seg_start);
+    const bool dot_or_empty = seg.empty() || seg == "." || seg == "..";
+    if (seg == "..") {
+      out.resize(seg_start - 1);  // the segment and the '/' before it
+      if (out.empty()) return std::nullopt;  // above the root
+      out.resize(out.rfind('/') + 1);  // and the segment before it
+    } else if (dot_or_empty) {
+      out.resize(seg_start);
+    } else if (i < path.size()) {
+      out.push_back('/');
+    }
+    ++i;  // past the '/'
+  }
+  return out;
+}
+
 std::optional<NormalizedPath> normalize_request_path(std::string_view path) {
   if (path.empty() || path.front() != '/') return std::nullopt;
   NormalizedPath out;

@@ -2,6 +2,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "hellepoll/http/path.hpp"
 
@@ -24,6 +26,43 @@ bool slash_of(std::string_view raw) { return normalize_request_path(raw).value()
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(request_path)
+
+// The form requests are routed by (RFC 3986 §6.2.2 and §5.2.4, empty segments merged).
+BOOST_AUTO_TEST_CASE(route_path_is_the_normal_form) {
+  const std::vector<std::pair<std::string_view, std::string_view>> cases{
+      {"/", "/"},
+      {"/a/b", "/a/b"},
+      {"/a/b/", "/a/b/"},
+      {"//", "/"},
+      {"//a//b//", "/a/b/"},
+      {"/./a/./b/.", "/a/b/"},
+      {"/a/b/..", "/a/"},
+      {"/a/..", "/"},
+      {"/a/b/../../c", "/c"},
+      {"/a/..b/.../c.", "/a/..b/.../c."},  // names, not dot segments
+      {"/%61%44%2d%2e%5f%7e", "/aD-._~"},  // unreserved: decoded
+      {"/%2f%2F%20%c3%a9%3f%25", "/%2F%2F%20%C3%A9%3F%25"},  // the rest: kept, upper-case
+      {"/%2e%2E/", "<none>"},
+      {"/x/%2e/%2e%2e/y", "/y"},
+      {"/%252e%252e", "/%252e%252e"},  // one decode: "%25" stays, no new '%' appears
+      {"/..", "<none>"},
+      {"/../a", "<none>"},
+      {"/a/../..", "<none>"},
+      {"/a%", "<none>"},
+      {"/a%4", "<none>"},
+      {"/a%zz", "<none>"},
+      {"*", "*"},
+  };
+  for (const auto& [in, want] : cases) {
+    const auto got = route_path(in);
+    BOOST_TEST((got ? *got : "<none>"s) == want, in);
+    // The one-scan test never passes a path the full one would change.
+    if (is_route_path(in)) BOOST_TEST((got && *got == in), in);
+  }
+  for (std::string_view already : {"/", "/a", "/a/", "/a.b/c..d/.e", "/a/b/c/", "*"}) BOOST_TEST(is_route_path(already));
+  for (std::string_view not_yet : {"//", "/a//", "/.", "/a/.", "/a/..", "/./a", "/../", "/%41"})
+    BOOST_TEST(!is_route_path(not_yet), not_yet);
+}
 
 BOOST_AUTO_TEST_CASE(percent_decode_once) {
   BOOST_TEST(percent_decode("a%20b").value() == "a b");

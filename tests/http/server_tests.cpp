@@ -693,6 +693,51 @@ BOOST_DATA_TEST_CASE(router_params_prefix_regex_and_exact_beats_prefix, backends
   });
 }
 
+// Routes are matched on the path's normal form, the one handlers act on: a guard route
+// (here "/admin/*") cannot be walked around by spelling its path another way, which a
+// catch-all static route would otherwise serve after normalising it itself. A path with
+// no normal form is 400 and the connection closes, as nginx answers it.
+BOOST_DATA_TEST_CASE(routes_match_the_normal_form_of_the_path, backends, backend) {
+  Router r;
+  r.get("/admin/*", [](Request&) -> Task<Response> { co_return Response::error(403, "guarded"); });
+  r.get("/users/{id}", [](Request& req) -> Task<Response> { co_return Response::text(std::string(req.param("id"))); });
+  r.get("/*", [](Request& req) -> Task<Response> { co_return Response::text("open:" + std::string(req.path())); });
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    for (const char* path : {"/admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "//admin/secret.txt",
+                             "/./admin/secret.txt", "/admin/./secret.txt", "/%2E/admin//secret.txt",
+                             "/x/%2e%2E/admin/secret.txt", "/admin"}) {
+      co_await c.send(get(path));
+      RawResponse res = co_await c.read_response();
+      BOOST_TEST(res.status == 403, path << " -> " << res.status << " " << res.body);
+    }
+    // Escapes of anything but unreserved characters stay escaped (upper-case hex): "%2F" is
+    // no separator, and a {param} is decoded once from the normal form.
+    const std::vector<std::pair<std::string, std::string>> open{
+        {"/a/b/../c", "open:/a/c"},       {"/a/b/..", "open:/a/"},         {"/a/.", "open:/a/"},
+        {"/admin%2Fsecret", "open:/admin%2Fsecret"}, {"/%7e%41%2f%c3%a9", "open:/~A%2F%C3%A9"},
+        {"/%252e%252e", "open:/%252e%252e"},    {"/users/a%2fb/../%62", "b"}};
+    for (const auto& [path, body] : open) {
+      co_await c.send(get(path));
+      RawResponse res = co_await c.read_response();
+      BOOST_TEST(res.body == body, path);
+    }
+    co_await c.send(get("/users/%41%2fb"));
+    RawResponse param = co_await c.read_response();
+    BOOST_TEST(param.body == "A/b");
+
+    // (Malformed escapes are the parser's to refuse, before any routing.)
+    for (const char* path : {"/../x", "/a/../../x", "/%2e%2e/x", "/a%zz", "/a%4"}) {
+      Client bad = co_await Client::connect(at);
+      co_await bad.send(get(path));
+      RawResponse res = co_await bad.read_response();
+      BOOST_TEST(res.status == 400, path);
+      BOOST_TEST(res.header("Connection") == "close", path);
+      BOOST_TEST(res.body.find("path") != std::string::npos, path << ": " << res.body);
+    }
+  });
+}
+
 BOOST_DATA_TEST_CASE(streaming_is_chunked_on_http11, backends, backend) {
   Router r = make_router();
   with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {

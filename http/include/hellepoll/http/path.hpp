@@ -15,6 +15,22 @@ namespace hellepoll::http {
 // decoders disagree with each other.
 std::optional<std::string> percent_decode(std::string_view in);
 
+// The path a request is routed by, and that its handler sees as req.path(): the
+// request's path in RFC 3986's normal form (§6.2.2.2: escapes of unreserved characters
+// decoded, any other escape kept, with upper-case hex; §5.2.4: "." and ".." segments
+// resolved) with empty segments merged, as nginx matches its locations. "/x/../admin",
+// "/%61dmin/" and "//admin" are all "/admin" to the router, so no spelling of a path walks
+// around the route meant for it. Escapes of anything but unreserved characters stay
+// escaped: "%2F" does not become a separator, and a later decode (a {param}, a file name)
+// happens exactly once. nullopt (answered 400, as nginx does): a '%' not followed by two
+// hex digits, or a ".." above the root. A path not starting with '/' ("*") is returned as
+// it is.
+std::optional<std::string> route_path(std::string_view path);
+
+// True only when route_path(path) is `path` itself: no '%', no empty, "." or ".." segment
+// (the common case, told by one scan, without building anything).
+bool is_route_path(std::string_view path) noexcept;
+
 struct NormalizedPath {
   std::string rel;             // "a/b/c.txt": no leading, trailing or doubled '/'; "" is the root
   bool trailing_slash = false;  // the request named a directory ("/a/b/", "/a/b/.", "/")

@@ -21,7 +21,9 @@ class Request {
   std::string_view method() const noexcept { return head_->method; }
   Method method_kind() const noexcept { return head_->method_kind; }
   std::string_view target() const noexcept { return head_->target; }
-  std::string_view path() const noexcept { return head_->path; }
+  // The path routed by: the request's, in normal form (route_path in path.hpp), so
+  // "/a/../b" and "/%62" are "/b" here. target() keeps what the client sent.
+  std::string_view path() const noexcept { return routed_path_.data() ? routed_path_ : head_->path; }
   std::string_view query() const noexcept { return head_->query; }
   int version_minor() const noexcept { return head_->version_minor; }
   std::string_view host() const noexcept { return head_->host; }
@@ -49,12 +51,15 @@ class Request {
   const RequestHead& head() const noexcept { return *head_; }
 
   void set_body(std::string_view body) noexcept { body_ = body; }
+  // Set by the server when the routed path differs from the head's (it owns the bytes).
+  void set_routed_path(std::string_view path) noexcept { routed_path_ = path; }
   // Set by the router.
   std::vector<std::pair<std::string, std::string>>& params() noexcept { return params_; }
 
  private:
   const RequestHead* head_;
   std::string_view body_;
+  std::string_view routed_path_;  // null: the head's path is in normal form
   int fd_;
   mutable std::optional<SocketAddress> peer_;
   std::vector<std::pair<std::string, std::string>> params_;
