@@ -4,6 +4,7 @@
 //
 // Without DIR it serves the bundled default site (site/ in the source tree). A DIR that
 // starts with '-' goes after "--": hellepoll serve --port 8080 -- -x
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <hellepoll/http/cli.hpp>
 #include <hellepoll/http/server.hpp>
 #include <hellepoll/http/static_files.hpp>
+#include <hellepoll/log.hpp>
 #include <string_view>
 #include <system_error>
 
@@ -86,6 +88,13 @@ int main(int argc, char** argv) {
   server.on_listening = [&](const SocketAddress& at, std::string_view backend, unsigned threads) {
     fmt::print("hellepoll: serving {} on http://{}/ with {}, {} thread(s)\n", root, at.to_string(), backend, threads);
     std::fflush(stdout);
+    // Checked again as the user the server now is (--user): the check when the root was
+    // opened ran as root.
+    if (!options.user.empty() && ::faccessat(AT_FDCWD, root.c_str(), R_OK | X_OK, AT_EACCESS) != 0)
+      log(LogLevel::warn, "user {} cannot read document root {}: every request will get 403", options.user, root);
+    else if (options.user.empty() && ::geteuid() == 0)
+      log(LogLevel::info, "running as root: files only root may read are served too; --user nobody serves as "
+                          "nobody once the port is bound, as nginx's workers do");
   };
   try {
     return server.run();

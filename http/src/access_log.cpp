@@ -110,6 +110,8 @@ void write_line(std::string_view peer_host, FormatRequest&& format_request, int 
 
 }  // namespace
 
+void open_access_log() noexcept { output(); }
+
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept {
   write_line(
       peer_host,

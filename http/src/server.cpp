@@ -16,6 +16,8 @@
 #include "hellepoll/log.hpp"
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
+#include "access_log.hpp"
+#include "switch_user.hpp"
 
 namespace hellepoll::http {
 
@@ -121,6 +123,26 @@ void Server::on_every_thread(void (ServerThread::*step)()) {
 }
 
 int Server::run() {
+  const unsigned n = options_.threads;
+  // Every listener is bound here, before any thread or ring exists: a port below 1024
+  // needs root, and options_.user gives root up before the first scheduler is made (its
+  // io_uring workers would keep root's credentials). Thread 0's listener starts the
+  // SO_REUSEPORT group, so that port 0 becomes a real port the others can share.
+  std::vector<Listener> listeners;
+  for (unsigned i = 0; i < n; ++i) {
+    ListenOptions lo;
+    lo.reuse_port = n > 1;
+    lo.new_group = i == 0;  // never a share of another server's port
+    Result<Listener> l = Listener::bind(i == 0 ? options_.address : listeners[0].local_address(), lo);
+    if (!l) throw std::system_error(l.error(), "cannot listen on " + options_.address.to_string());
+    listeners.push_back(std::move(*l));
+  }
+  if (!options_.user.empty()) {
+    // The access log may reopen /proc/self/fd/1, which is root's alone after the switch.
+    if (options_.access_log) open_access_log();
+    switch_user(options_.user);
+  }
+
   // Signals: blocked in every thread (the mask is inherited), received by one watcher.
   // SIGHUP and SIGUSR1/2 (reload, reopen logs, by nginx's conventions) would end the
   // process silently by default, cutting every request: there is nothing to reload or
@@ -132,54 +154,34 @@ int Server::run() {
   pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
   std::signal(SIGPIPE, SIG_IGN);  // a client that goes away must never kill the server
 
-  const unsigned n = options_.threads;
   std::latch listening(n);
-  std::exception_ptr bind_error;
-  SocketAddress bound = options_.address;
+  std::exception_ptr start_error;
+  const SocketAddress bound = listeners[0].local_address();
   std::string backend_name;
   std::mutex setup_mutex;
-  std::latch port_known(1);
   std::atomic<bool> finished{false};
 
   auto thread_main = [&](unsigned index) {
+    bool counted = false;  // down on `listening` once, whatever throws
     try {
       // The scheduler goes first: connections the grace period cut are still suspended
       // when block_on returns, and ~Scheduler destroys them, which untracks each from `st`.
+      // The listener goes after it, so that it is closed while its scheduler still runs.
       ServerThread st(router_, options_);
       Scheduler sched(SchedulerOptions{options_.backend, options_.backend_options});
-      ListenOptions lo;
-      lo.reuse_port = n > 1;
-      lo.new_group = index == 0;  // never a share of another server's port
-      // Thread 0 binds first so that port 0 becomes a real port the others can share.
-      if (index > 0) port_known.wait();
-      Result<Listener> listener = [&]() -> Result<Listener> {
+      Listener listener = std::move(listeners[index]);
+      if (index == 0) {
         std::lock_guard lock(setup_mutex);
-        return Listener::bind(index == 0 ? options_.address : bound, lo);
-      }();
-      if (!listener) {
-        std::lock_guard lock(setup_mutex);
-        if (!bind_error)
-          bind_error = std::make_exception_ptr(
-              std::system_error(listener.error(), "cannot listen on " + options_.address.to_string()));
-        if (index == 0) port_known.count_down();
-        listening.count_down();
-        return;
+        backend_name = sched.backend().describe();
       }
-      {
-        std::lock_guard lock(setup_mutex);
-        if (index == 0) {
-          bound = listener->local_address();
-          backend_name = sched.backend().describe();
-        }
-      }
-      if (index == 0) port_known.count_down();
       {
         std::lock_guard lock(shared_->mutex);
         shared_->threads.emplace_back(&sched, &st);
         if (shared_->stop_requested) st.drain();
       }
+      counted = true;
       listening.count_down();
-      sched.block_on(st.serve(*listener));
+      sched.block_on(st.serve(listener));
       {
         std::lock_guard lock(shared_->mutex);
         auto& v = shared_->threads;
@@ -187,9 +189,8 @@ int Server::run() {
       }
     } catch (...) {
       std::lock_guard lock(setup_mutex);
-      if (!bind_error) bind_error = std::current_exception();
-      if (index == 0) port_known.count_down();
-      listening.count_down();
+      if (!start_error) start_error = std::current_exception();
+      if (!counted) listening.count_down();
     }
   };
 
@@ -200,7 +201,7 @@ int Server::run() {
   listening.wait();
   {
     std::lock_guard lock(setup_mutex);
-    if (bind_error) {
+    if (start_error) {
       stop();
     } else {
       if (on_listening) on_listening(bound, backend_name, n);
@@ -231,7 +232,7 @@ int Server::run() {
   finished.store(true);
   if (watcher.joinable()) watcher.join();
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  if (bind_error) std::rethrow_exception(bind_error);
+  if (start_error) std::rethrow_exception(start_error);
   return 0;
 }
 

@@ -25,6 +25,7 @@ struct AcceptState : Operation {
   // (woken or not), so that destroying the Listener can detach it.
   Listener::AcceptAwaitable* waiting = nullptr;
   bool armed = false;
+  bool mode_set = false;  // O_NONBLOCK as the backend of the first accept wants it
   bool orphaned = false;
   bool closed = false;
 
@@ -172,9 +173,18 @@ bool Listener::AcceptAwaitable::await_suspend(std::coroutine_handle<> h) {
     return false;
   }
   if (!st.armed) {
+    Scheduler& sched = Scheduler::current();
+    if (!st.mode_set) {
+      // The socket may have been bound on another thread, before any scheduler (Server
+      // binds its ports first): epoll accepts until EAGAIN, io_uring's accept waits.
+      const int fd = st.socket.fd();
+      const int fl = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, sched.backend().wants_nonblocking_sockets() ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+      st.mode_set = true;
+    }
     int inline_result = 0;
     st.armed = true;
-    if (Scheduler::current().start(st, inline_result)) {
+    if (sched.start(st, inline_result)) {
       st.armed = false;
       st.error = inline_result;
       return false;

@@ -10,12 +10,15 @@
 namespace hellepoll {
 
 Result<Socket> Socket::open_tcp(int family) {
-  Scheduler& s = Scheduler::current();
+  // Without a scheduler on this thread (a server binding its ports before it starts its
+  // threads) the socket is blocking; a Listener sets the mode its backend wants at its
+  // first accept.
+  Scheduler* s = Scheduler::current_or_null();
   int type = SOCK_STREAM | SOCK_CLOEXEC;
-  if (s.backend().wants_nonblocking_sockets()) type |= SOCK_NONBLOCK;
+  if (s && s->backend().wants_nonblocking_sockets()) type |= SOCK_NONBLOCK;
   int fd = ::socket(family, type, 0);
   if (fd < 0) return errno_code(-errno);
-  s.backend().forget_fd(fd);  // the number may have been some other file's a moment ago
+  if (s) s->backend().forget_fd(fd);  // the number may have been some other file's a moment ago
   return Socket(fd);
 }
 

@@ -119,9 +119,34 @@ BOOST_AUTO_TEST_CASE(a_bad_backend_from_the_environment_names_the_variable) {
   BOOST_TEST(flag.error == "unknown backend 'kqueue' (expected auto, uring or epoll)");
 }
 
+// A name is looked up once, at start: its first IPv4 address, as `listen localhost` would
+// take among others; one that does not resolve is an error naming it.
+BOOST_AUTO_TEST_CASE(host_takes_a_name_or_a_numeric_address) {
+  ServerOptions o;
+  BOOST_TEST(parse({"--host", "localhost", "--port", "8081"}, o).ok);
+  BOOST_TEST(o.address.to_string() == "127.0.0.1:8081");
+  BOOST_TEST(parse({"--host", "::1", "--port", "8082"}, o).ok);
+  BOOST_TEST(o.address.to_string() == "[::1]:8082");
+  BOOST_TEST(parse({"--host=[::1]"}, o).ok);
+  BOOST_TEST(o.address.host() == "::1");
+  const auto r = parse({"--host", "no-such-host.invalid"}, o);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.error.starts_with("--host: cannot resolve 'no-such-host.invalid': "), r.error);
+}
+
+BOOST_AUTO_TEST_CASE(user_names_who_to_serve_as) {
+  ServerOptions o;
+  BOOST_TEST(parse({}, o).ok);
+  BOOST_TEST(o.user.empty());  // no switch unless asked
+  BOOST_TEST(parse({"--user", "nobody"}, o).ok);
+  BOOST_TEST(o.user == "nobody");
+  check_refused({{{"--user="}, "--user needs a user name"}, {{"--user"}, "--user needs a value"}});
+}
+
 BOOST_AUTO_TEST_CASE(the_help_text_names_every_flag) {
   const std::string help = server_flags_help();
-  for (const char* flag : {"--host", "--port", "--threads", "--backend", "--access-log", "--batch-wait", "--help"})
+  for (const char* flag :
+       {"--host", "--port", "--threads", "--backend", "--access-log", "--batch-wait", "--user", "--help"})
     BOOST_TEST(help.find(flag) != std::string::npos, flag);
 }
 

@@ -1,6 +1,11 @@
 // `hellepoll serve` as a real process on both backends: curl -r, curl -z and wget -c
 // behave as against nginx; 50 concurrent downloads of a large file keep the server's
 // memory bounded; the bundled default site is served.
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +40,30 @@ inline Task<std::size_t> download(SocketAddress at) {
   co_await c.send("GET /large.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   std::string all = co_await c.read_until_close(60s);
   co_return all.size();
+}
+
+// A port below 1024 that is free now (only root may bind those, unless the system lowered
+// net.ipv4.ip_unprivileged_port_start); 0 if none is.
+inline std::uint16_t free_privileged_port() {
+  for (std::uint16_t port = 1023; port >= 600; --port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
+}
+
+// "Uid:" or "Gid:" of /proc/PID/status: real, effective, saved and filesystem ids.
+inline std::string status_line(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(key)) return line;
+  return {};
 }
 
 }  // namespace serve_test
@@ -211,6 +240,68 @@ BOOST_DATA_TEST_CASE(unreadable_index_and_root_are_named, test::backends, backen
   ServerProcess locked(copy.string(), backend, {"serve", (dir.path / "locked").string()}, as_nobody);
   BOOST_TEST(locked.stop() == 0);
   BOOST_TEST(slurp(err).find("cannot read document root") != std::string::npos, slurp(err));
+}
+
+// --user, as nginx's `user` directive: started as root, the server binds its port (one
+// below 1024 here, which nobody could not bind) and then is nobody for good, so a file
+// only root may read is 403, also when io_uring opens it (the ring is made after the
+// switch: its kernel workers take the credentials of the thread that makes them). The
+// access log, which reopens stdout through /proc/self/fd, still writes.
+BOOST_DATA_TEST_CASE(user_flag_gives_up_root_once_the_port_is_bound, test::backends, backend) {
+  TempDir dir;
+  const fs::path site = dir.path / "site";
+  fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+  fs::create_directories(site / "locked");
+  std::ofstream(site / "open.txt") << "open to all";
+  std::ofstream(site / "secret.txt") << "root only";
+  fs::permissions(site / "secret.txt", fs::perms::none);
+  std::ofstream(site / "locked" / "index.html") << "root only";
+  fs::permissions(site / "locked", fs::perms::owner_all);
+  const std::string err = (dir.path / "stderr").string();
+  std::vector<std::string> args{"serve", site.string(), "--user", "nobody", "--access-log", "on"};
+
+  if (::geteuid() != 0) {
+    // Not root: there is nothing to give up. Told, and the server runs as it is.
+    ServerProcess server(binary, backend, args, ProcessOptions{err});
+    SyncClient c(server.port());
+    BOOST_REQUIRE(c.send("GET /open.txt HTTP/1.1\r\nHost: a\r\n\r\n"));
+    BOOST_TEST(c.read_response().status == 200);
+    BOOST_TEST(server.stop() == 0);
+    BOOST_TEST(slurp(err).find("--user nobody: ignored, only a server started as root can switch users") !=
+                   std::string::npos,
+               slurp(err));
+    return;
+  }
+  const passwd* nobody = ::getpwnam("nobody");
+  BOOST_REQUIRE(nobody);
+  const std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(nobody->pw_gid);
+  const std::uint16_t low = free_privileged_port();
+  BOOST_REQUIRE(low != 0);
+  args.insert(args.end(), {"--port", std::to_string(low)});
+  ServerProcess server(binary, backend, args, ProcessOptions{err});
+  BOOST_TEST(server.port() == low);
+  BOOST_TEST(status_line(server.pid(), "Uid:") == "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  BOOST_TEST(status_line(server.pid(), "Gid:") == "Gid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  SyncClient c(server.port());
+  for (const auto& [path, status] : std::vector<std::pair<std::string, int>>{
+           {"/open.txt", 200}, {"/secret.txt", 403}, {"/locked/", 403}, {"/locked/index.html", 403}}) {
+    BOOST_REQUIRE(c.send("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const RawResponse r = c.read_response();
+    BOOST_TEST(r.status == status, path);
+    if (status == 200) BOOST_TEST(r.body == "open to all");
+    else BOOST_TEST(r.body.find("permission denied") != std::string::npos, path << ": " << r.body);
+  }
+  BOOST_TEST(server.stop() == 0);
+  const std::string log = server.rest_of_stdout();
+  BOOST_TEST(log.find("\"GET /secret.txt HTTP/1.1\" 403") != std::string::npos, log);
+  BOOST_TEST(slurp(err).find("warn") == std::string::npos, slurp(err));
+
+  // A user that does not exist: exit 1 naming it, before serving anything.
+  const auto r = run_command("timeout 10 " + binary + " serve " + site.string() +
+                             " --port 0 --user no-such-user-hp 2>&1 >/dev/null");
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.output == "hellepoll: --user: no such user 'no-such-user-hp'\n");
 }
 
 // Argument errors end before any server starts: exit 2, the problem on stderr, the usage.

@@ -1,6 +1,6 @@
 // Command-line flags shared by every server program:
 //   --host ADDR  --port P  --threads N  --backend auto|uring|epoll  --access-log on|off
-//   --batch-wait US
+//   --batch-wait US  --user NAME
 // Values may also be written --flag=value. HELLEPOLL_BACKEND sets the default backend.
 // Any other argument starting with '-' is an unknown flag; after "--" every argument is
 // positional (a directory named "-x").

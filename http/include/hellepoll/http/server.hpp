@@ -48,6 +48,10 @@ struct ServerOptions {
   // After SIGTERM, how long in-flight requests get before their connections are cut.
   Duration grace_period = std::chrono::seconds(10);
   bool access_log = true;  // Common Log Format on stdout
+  // Started as root: once the port is bound, serve as this user (its uid, group and
+  // supplementary groups), as nginx's `user` directive does, so that files are served
+  // only when that user may read them. Empty: stay who the process is.
+  std::string user;
   // Request bodies are held in memory whole until their handler returns. This bounds the
   // bytes of bodies one server thread holds at once: a request whose body would pass it
   // gets 503 with Retry-After (before any of it is read when Content-Length declares it),

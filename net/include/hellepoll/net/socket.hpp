@@ -22,7 +22,8 @@ class Socket {
   }
   ~Socket() { close_now(); }
 
-  // A TCP socket with the blocking mode the current scheduler's backend wants.
+  // A TCP socket with the blocking mode the current scheduler's backend wants (blocking
+  // when this thread has no scheduler).
   static Result<Socket> open_tcp(int family);
 
   int fd() const noexcept { return fd_; }
