@@ -6,9 +6,10 @@
 
 namespace hellepoll::http {
 
-// Lists the directory open as `dir_fd` (names escaped, directories marked with '/'),
-// titled with `url_path`. Reads through an open of its own, so several requests may list
+// Lists the directory open as `dir_fd` (names escaped, directories and links to them
+// marked with '/'), titled with `shown_path`, the directory's path as text ("/a b/", not
+// "/a%20b/"). Reads through an open of its own, so several requests may list
 // through one shared fd at once.
-std::string listing_page(int dir_fd, std::string_view url_path);
+std::string listing_page(int dir_fd, std::string_view shown_path);
 
 }  // namespace hellepoll::http

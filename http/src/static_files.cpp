@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -77,10 +78,15 @@ class Root {
   void look_up_again() {
     struct stat st {};
     const auto dir = dir_.load(std::memory_order_acquire);
-    if (::stat(path_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      // Mid-swap, or gone: keep serving the directory the name last meant.
+    const int err = ::stat(path_.c_str(), &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (err != 0) {
+      // Mid-swap, or gone, or out of this user's reach (a server that gave up root, whose
+      // root sits under a directory only root may enter): keep serving the directory the
+      // name last meant.
       if (!told_gone_.exchange(true))
-        log(LogLevel::warn, "static: document root {} is no directory now; serving the one it was", path_);
+        log(LogLevel::warn, "static: document root {} {}; serving the directory it was", path_,
+            err == EACCES ? "cannot be looked up again by this user (a swap of it will not be seen)"
+                            : "is no directory now");
       return;
     }
     told_gone_ = false;
@@ -139,6 +145,18 @@ Response open_error(int err, std::string_view path) {
   if (err == -ENXIO) return Response::error(403, "not a regular file");
   log(LogLevel::warn, "static: cannot open {}: {}", path, std::error_code(-err, std::system_category()).message());
   return Response::error(500, "cannot open the file");
+}
+
+// A modification time as Last-Modified may state it: never after now (RFC 9110 §8.8.2.1:
+// a time in the future, a clock that was off or a copied timestamp, MUST become the Date).
+// Left as it was, If-Modified-Since would carry that future date back, and the file's
+// later edits, older than it, would be answered 304 until then. Most files are older than
+// the last time the thread looked at the clock, which is then not looked at again.
+std::time_t not_after_now(std::time_t mtime) noexcept {
+  thread_local std::time_t now_seen = 0;
+  if (mtime < now_seen) return mtime;
+  now_seen = std::time(nullptr);
+  return std::min(mtime, now_seen);
 }
 
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same
@@ -212,7 +230,7 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       // An index that is there but cannot be read is the reason to give, not the listing.
       if (index.error == -EACCES || index.error == -EPERM) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
-      co_return Response::html(listing_page(file.fd, url_path_of(rel, true)));
+      co_return Response::html(listing_page(file.fd, rel.empty() ? "/" : "/" + rel + "/"));
     }
   } else if (norm->trailing_slash) {
     co_return not_found();  // "/file.txt/" names a directory, and there is none (nginx: 404)
@@ -220,7 +238,7 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
   if (!S_ISREG(file.st.stx_mode)) co_return Response::error(403, "not a regular file");
 
   const std::uint64_t size = file.st.stx_size;
-  const std::time_t mtime = static_cast<std::time_t>(file.st.stx_mtime.tv_sec);
+  const std::time_t mtime = not_after_now(static_cast<std::time_t>(file.st.stx_mtime.tv_sec));
   ETagBuffer etag_buf;
   const std::string_view etag = make_etag(etag_buf, size, file.st.stx_mtime.tv_sec, file.st.stx_mtime.tv_nsec);
   const std::string_view last_modified = last_modified_field(mtime);
