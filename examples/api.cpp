@@ -1,6 +1,7 @@
 // A small JSON API: what most services built on hellepoll start from.
 //
 //   GET  /users/{id}   {"id":"<id>"}: a path parameter, percent-decoded, escaped for JSON
+//                      (400 if it is not UTF-8: JSON text is UTF-8, RFC 8259 §8.1)
 //   GET  /status       {"ok":true}: a fixed JSON reply
 //   POST /echo         {"length":N}: the size of the request body (chunked or not)
 //   GET  /stream       a streamed reply: a few chunks with a pause between them
@@ -14,12 +15,33 @@
 #include <hellepoll/http/cli.hpp>
 #include <hellepoll/http/server.hpp>
 #include <hellepoll/sleep.hpp>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace std::chrono_literals;
+
+// Well-formed UTF-8 (RFC 3629): no stray continuation byte, no overlong form, no
+// surrogate, nothing past U+10FFFF. Percent-decoding can produce any bytes at all.
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || s.size() - i < n) return false;
+    std::uint32_t cp = n == 1 ? b : b & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (c & 0x3f);
+    }
+    static constexpr std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n;
+  }
+  return true;
+}
 
 // A JSON string's contents (RFC 8259 §7): quote, backslash and control characters must
 // be escaped. A path parameter is user input: never paste it into JSON unescaped.
@@ -54,6 +76,7 @@ int main(int argc, char** argv) {
   Router router;
   // {id} arrives percent-decoded: /users/a%22b gives the id a"b.
   router.get("/users/{id}", [](Request& req) -> Task<Response> {
+    if (!is_utf8(req.param("id"))) co_return Response::error(400, "the id is not UTF-8");
     co_return Response::json(fmt::format(R"({{"id":"{}"}})", json_escape(req.param("id"))));
   });
   router.get("/status", [](Request&) -> Task<Response> { co_return Response::json(R"({"ok":true})"); });

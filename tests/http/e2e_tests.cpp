@@ -108,6 +108,14 @@ BOOST_DATA_TEST_CASE(api_example_routes, backends, backend) {
   // A decoded quote and backslash must come out escaped, control characters as \u00XX.
   RawResponse nasty = exchange(server.port(), get("/users/a%22b%5Cc%0A%01"));
   BOOST_TEST(nasty.body == R"({"id":"a\"b\\c\n\u0001"})");
+  // JSON is UTF-8: UTF-8 passes as it is, other bytes are refused rather than pasted in.
+  RawResponse utf8 = exchange(server.port(), get("/users/caf%C3%A9%F0%9F%98%80"));
+  BOOST_TEST(utf8.body == "{\"id\":\"caf\xC3\xA9\xF0\x9F\x98\x80\"}");
+  for (const char* id : {"%ff%fe", "%c0%ae", "%ed%a0%80", "%f4%90%80%80", "a%c3", "%80"}) {
+    RawResponse bad = exchange(server.port(), get(std::string("/users/") + id));
+    BOOST_TEST(bad.status == 400, id);
+    BOOST_TEST(bad.body.find("not UTF-8") != std::string::npos, id << ": " << bad.body);
+  }
   RawResponse status = exchange(server.port(), get("/status"));
   BOOST_TEST(status.body == R"({"ok":true})");
 
