@@ -1,6 +1,7 @@
 #include "hellepoll/http/static_files.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,6 +160,18 @@ std::time_t not_after_now(std::time_t mtime) noexcept {
   return std::min(mtime, now_seen);
 }
 
+// A multipart reply's boundary must not occur in its parts (RFC 2046 §5.1.1). Drawn from
+// a random start, one step per reply, so no one can write a file that holds the boundary
+// it will be sent with (size and mtime, which made it before, are the file writer's).
+std::uint64_t next_boundary_seed() noexcept {
+  thread_local std::uint64_t next = [] {
+    std::uint64_t seed = 0;
+    if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
+    return seed;
+  }();
+  return next++;
+}
+
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same
 // few files are asked for again and again, and formatting a date is ~280 instructions.
 // The view is good until the thread's next call (serve_file uses it before it suspends).
@@ -287,7 +300,7 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
         r.file(owned.release(ranges[0].first, ranges[0].length()));
         co_return r;
       }
-      const std::string boundary = make_boundary(size ^ static_cast<std::uint64_t>(mtime) ^ ranges.size());
+      const std::string boundary = make_boundary(next_boundary_seed());
       std::vector<FilePart> parts;
       parts.reserve(ranges.size());
       for (const ByteRange& br : ranges)
