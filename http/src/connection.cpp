@@ -148,6 +148,8 @@ class Connection : public ServerThread::Tracked {
     if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
   }
   Task<Outcome> handle_complete_head();
+  Router::Match route(const RequestHead& head, Request& req);
+  [[gnu::noinline]] Router::Match route_normal_form(const RequestHead& head, Request& req);
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
   Task<bool> skip_request_body();
   Task<Outcome> respond_error(int status, std::string_view detail);
@@ -363,21 +365,26 @@ Task<bool> Connection::skip_request_body() {
   }
 }
 
+// Routed by the path's normal form, so no spelling of a path ("/x/../admin", "/%61dmin",
+// "//admin") reaches a route other than the one its handler will act on. Most paths are
+// in normal form already: one scan, and the match is built in place.
+Router::Match Connection::route(const RequestHead& head, Request& req) {
+  if (is_route_path(head.path)) return thread_.router().match(head.method, head.path, req.params());
+  return route_normal_form(head, req);
+}
+
+Router::Match Connection::route_normal_form(const RequestHead& head, Request& req) {
+  auto normal = route_path(head.path);
+  if (!normal) return {nullptr, 400, {}};  // ".." above the root (the parser refuses bad escapes): as nginx
+  routed_path_ = std::move(*normal);
+  req.set_routed_path(routed_path_);
+  return thread_.router().match(head.method, routed_path_, req.params());
+}
+
 Task<Outcome> Connection::handle_complete_head() {
   const RequestHead& head = parser().head();
   Request req(head, {}, fd);
-  // Routed by the path's normal form, so no spelling of a path ("/x/../admin", "/%61dmin",
-  // "//admin") reaches a route other than the one its handler will act on.
-  Router::Match match;
-  if (is_route_path(head.path)) {
-    match = thread_.router().match(head.method, head.path, req.params());
-  } else if (auto normal = route_path(head.path)) {
-    routed_path_ = std::move(*normal);
-    req.set_routed_path(routed_path_);
-    match = thread_.router().match(head.method, routed_path_, req.params());
-  } else {
-    match.status = 400;  // ".." above the root (the parser refuses malformed escapes): as nginx
-  }
+  Router::Match match = route(head, req);
   const Route* route = match.route;
   const std::uint64_t limit = route && route->max_body ? route->max_body : opts_.limits.max_body;
 
