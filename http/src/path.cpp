@@ -99,7 +99,7 @@ std::optional<std::string> route_path(std::string_view path) {
       }
       const int v = decode_escape(path, i);
       if (v < 0) return std::nullopt;
-      if (is_unreserved(static_cast<unsigned char>(v))) {
+      if (v != '/' && v != '%' && !is_control(static_cast<unsigned char>(v))) {
         out.push_back(static_cast<char>(v));
       } else {
         out.push_back('%');

@@ -62,10 +62,16 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
   e->route.method = method;
   e->route.pattern = pattern;
   e->kind = kind;
+  std::string normal;  // the pattern in the form requests are routed by (route_path)
   if (kind == regex) {
     e->re = std::regex(std::string(pattern), std::regex::ECMAScript | std::regex::optimize);
   } else {
     if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("route pattern must start with '/'");
+    auto n = route_path(pattern);
+    if (!n) throw std::invalid_argument("route pattern " + std::string(pattern) +
+                                        " has a malformed escape or a .. above the root");
+    normal = std::move(*n);
+    pattern = normal;
     if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == "/*") {
       e->kind = prefix;
       e->text = pattern.substr(0, pattern.size() - 1);  // keeps the trailing '/'

@@ -40,8 +40,9 @@ BOOST_AUTO_TEST_CASE(route_path_is_the_normal_form) {
       {"/a/..", "/"},
       {"/a/b/../../c", "/c"},
       {"/a/..b/.../c.", "/a/..b/.../c."},  // names, not dot segments
-      {"/%61%44%2d%2e%5f%7e", "/aD-._~"},  // unreserved: decoded
-      {"/%2f%2F%20%c3%a9%3f%25", "/%2F%2F%20%C3%A9%3F%25"},  // the rest: kept, upper-case
+      {"/%61%44%2d%2e%5f%7e", "/aD-._~"},
+      {"/c%2B%2b/%21%20%c3%a9%3f%5c", "/c++/! \xC3\xA9?\\"},  // every escape decoded, but:
+      {"/%2f%2F%25%00%0a%7f", "/%2F%2F%25%00%0A%7F"},  // '/', '%' and controls: kept, upper-case
       {"/%2e%2E/", "<none>"},
       {"/x/%2e/%2e%2e/y", "/y"},
       {"/%252e%252e", "/%252e%252e"},  // one decode: "%25" stays, no new '%' appears

@@ -2,6 +2,7 @@
 // among many, first-added wins, HEAD served by GET, "*" for any method, and the statuses
 // of a miss. No backend is involved.
 #include <boost/test/unit_test.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,20 @@ BOOST_AUTO_TEST_CASE(exact_paths_among_many_of_every_length) {
   for (const auto& p : paths) BOOST_TEST(routed(r, "GET", p) == "GET " + p);
   for (std::string_view miss : {"/c", "/abc", "/a/b", "/userz", "/users/", "//", "/B", "/a/b/c/"})
     BOOST_TEST(routed(r, "GET", miss) == "<404>", miss);
+}
+
+// Patterns are put in the form requests are routed by (route_path): a pattern spelt with
+// escapes, dot segments or doubled slashes still matches the requests meant for it.
+BOOST_AUTO_TEST_CASE(patterns_are_routed_in_normal_form) {
+  Router r;
+  r.get("/caf%c3%a9", answer("1"));
+  r.get("/a//b/./c/../d/*", answer("2"));
+  r.get("/c%2B%2b/{id}", answer("3"));
+  BOOST_TEST(routed(r, "GET", "/caf\xC3\xA9") == "GET /caf%c3%a9");
+  BOOST_TEST(routed(r, "GET", "/a/b/d/x") == "GET /a//b/./c/../d/*");
+  BOOST_TEST(routed(r, "GET", "/c++/7") == "GET /c%2B%2b/{id}");
+  for (const char* bad : {"/../x", "/a%zz", "/a%4"})
+    BOOST_CHECK_THROW(r.get(bad, answer("x")), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {

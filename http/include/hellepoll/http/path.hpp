@@ -16,15 +16,15 @@ namespace hellepoll::http {
 std::optional<std::string> percent_decode(std::string_view in);
 
 // The path a request is routed by, and that its handler sees as req.path(): the
-// request's path in RFC 3986's normal form (§6.2.2.2: escapes of unreserved characters
-// decoded, any other escape kept, with upper-case hex; §5.2.4: "." and ".." segments
-// resolved) with empty segments merged, as nginx matches its locations. "/x/../admin",
-// "/%61dmin/" and "//admin" are all "/admin" to the router, so no spelling of a path walks
-// around the route meant for it. Escapes of anything but unreserved characters stay
-// escaped: "%2F" does not become a separator, and a later decode (a {param}, a file name)
-// happens exactly once. nullopt (answered 400, as nginx does): a '%' not followed by two
-// hex digits, or a ".." above the root. A path not starting with '/' ("*") is returned as
-// it is.
+// request's path decoded, dot segments resolved (RFC 3986 §5.2.4) and empty segments
+// merged, as nginx matches its locations on the decoded URI. "/x/../admin", "/%61dmin/",
+// "/adm%69n" and "//admin" are all "/admin" to the router, and "/c%2B%2B" is "/c++", so no
+// spelling of a path reaches a route other than the one its handler acts on. Three
+// escapes stay (upper-case): "%2F", which must not become a separator, "%25", so that a
+// later decode (a {param}, a file name) still happens exactly once, and control
+// characters. nullopt (400, as nginx): a '%' not followed by two hex digits, or a ".."
+// above the root. A path not starting with '/' ("*") is returned as it is. Route
+// patterns go through it too (Router), so "/caf%C3%A9/*" and "/café/*" are one route.
 std::optional<std::string> route_path(std::string_view path);
 
 // True only when route_path(path) is `path` itself: no '%', no empty, "." or ".." segment
