@@ -160,16 +160,14 @@ std::time_t not_after_now(std::time_t mtime) noexcept {
   return std::min(mtime, now_seen);
 }
 
-// A multipart reply's boundary must not occur in its parts (RFC 2046 §5.1.1). Drawn from
-// a random start, one step per reply, so no one can write a file that holds the boundary
-// it will be sent with (size and mtime, which made it before, are the file writer's).
-std::uint64_t next_boundary_seed() noexcept {
-  thread_local std::uint64_t next = [] {
-    std::uint64_t seed = 0;
-    if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
-    return seed;
-  }();
-  return next++;
+// A multipart reply's boundary must not occur in its parts (RFC 2046 §5.1.1): drawn from
+// the kernel's random pool for each such reply (they are rare), so no one can write a file
+// that holds the boundary it will be sent with. It followed from the file's size and mtime
+// before; a counter, even from a random start, can be read off one reply.
+std::uint64_t random_boundary_seed() noexcept {
+  std::uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
+  return seed;
 }
 
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same
@@ -300,7 +298,7 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
         r.file(owned.release(ranges[0].first, ranges[0].length()));
         co_return r;
       }
-      const std::string boundary = make_boundary(next_boundary_seed());
+      const std::string boundary = make_boundary(random_boundary_seed());
       std::vector<FilePart> parts;
       parts.reserve(ranges.size());
       for (const ByteRange& br : ranges)
