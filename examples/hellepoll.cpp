@@ -84,17 +84,21 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "hellepoll: {}\n", e.what());
     return 2;
   }
+  const bool started_as_root = ::geteuid() == 0;
+  // The root as the handler opened it (as root, before any --user switch): its files are
+  // opened relative to it, so what the new user needs is the right to read and enter the
+  // root itself, not its parent directories.
+  const int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   Server server(std::move(router), options);
   server.on_listening = [&](const SocketAddress& at, std::string_view backend, unsigned threads) {
     fmt::print("hellepoll: serving {} on http://{}/ with {}, {} thread(s)\n", root, at.to_string(), backend, threads);
     std::fflush(stdout);
-    // Checked again as the user the server now is (--user): the check when the root was
-    // opened ran as root.
-    if (!options.user.empty() && ::faccessat(AT_FDCWD, root.c_str(), R_OK | X_OK, AT_EACCESS) != 0)
-      log(LogLevel::warn, "user {} cannot read document root {}: every request will get 403", options.user, root);
-    else if (options.user.empty() && ::geteuid() == 0)
+    if (!started_as_root) return;
+    if (options.user.empty())
       log(LogLevel::info, "running as root: files only root may read are served too; --user nobody serves as "
                           "nobody once the port is bound, as nginx's workers do");
+    else if (::geteuid() != 0 && ::faccessat(root_fd, ".", R_OK | X_OK, AT_EACCESS) != 0)
+      log(LogLevel::warn, "user {} cannot read document root {}: every request will get 403", options.user, root);
   };
   try {
     return server.run();

@@ -174,19 +174,24 @@ int Server::run() {
         std::lock_guard lock(setup_mutex);
         backend_name = sched.backend().describe();
       }
-      {
-        std::lock_guard lock(shared_->mutex);
-        shared_->threads.emplace_back(&sched, &st);
-        if (shared_->stop_requested) st.drain();
-      }
+      // Known to stop() and cut_now() while the scheduler lives, and no longer, whatever
+      // ends block_on.
+      struct Registration {
+        Shared& shared;
+        std::pair<Scheduler*, ServerThread*> entry;
+        Registration(Shared& s, Scheduler* sched, ServerThread* st) : shared(s), entry(sched, st) {
+          std::lock_guard lock(shared.mutex);
+          shared.threads.push_back(entry);
+          if (shared.stop_requested) st->drain();
+        }
+        ~Registration() {
+          std::lock_guard lock(shared.mutex);
+          std::erase(shared.threads, entry);
+        }
+      } registration(*shared_, &sched, &st);
       counted = true;
       listening.count_down();
       sched.block_on(st.serve(listener));
-      {
-        std::lock_guard lock(shared_->mutex);
-        auto& v = shared_->threads;
-        v.erase(std::remove(v.begin(), v.end(), std::make_pair(&sched, &st)), v.end());
-      }
     } catch (...) {
       std::lock_guard lock(setup_mutex);
       if (!start_error) start_error = std::current_exception();

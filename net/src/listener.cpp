@@ -180,6 +180,7 @@ bool Listener::AcceptAwaitable::await_suspend(std::coroutine_handle<> h) {
       const int fd = st.socket.fd();
       const int fl = ::fcntl(fd, F_GETFL);
       ::fcntl(fd, F_SETFL, sched.backend().wants_nonblocking_sockets() ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+      sched.backend().forget_fd(fd);  // as Socket::open_tcp does: the number may be stale here
       st.mode_set = true;
     }
     int inline_result = 0;

@@ -278,11 +278,19 @@ BOOST_DATA_TEST_CASE(user_flag_gives_up_root_once_the_port_is_bound, test::backe
   const std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(nobody->pw_gid);
   const std::uint16_t low = free_privileged_port();
   BOOST_REQUIRE(low != 0);
-  args.insert(args.end(), {"--port", std::to_string(low)});
+  args.insert(args.end(), {"--port", std::to_string(low), "--threads", "2"});
   ServerProcess server(binary, backend, args, ProcessOptions{err});
   BOOST_TEST(server.port() == low);
-  BOOST_TEST(status_line(server.pid(), "Uid:") == "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid);
-  BOOST_TEST(status_line(server.pid(), "Gid:") == "Gid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  // Every thread: the server threads, the signal watcher, the main thread.
+  const fs::path tasks = "/proc/" + std::to_string(server.pid()) + "/task";
+  int threads = 0;
+  for (const auto& task : fs::directory_iterator(tasks)) {
+    const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+    ++threads;
+    BOOST_TEST(status_line(tid, "Uid:") == "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid);
+    BOOST_TEST(status_line(tid, "Gid:") == "Gid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  }
+  BOOST_TEST(threads >= 3);
   SyncClient c(server.port());
   for (const auto& [path, status] : std::vector<std::pair<std::string, int>>{
            {"/open.txt", 200}, {"/secret.txt", 403}, {"/locked/", 403}, {"/locked/index.html", 403}}) {
@@ -296,6 +304,25 @@ BOOST_DATA_TEST_CASE(user_flag_gives_up_root_once_the_port_is_bound, test::backe
   const std::string log = server.rest_of_stdout();
   BOOST_TEST(log.find("\"GET /secret.txt HTTP/1.1\" 403") != std::string::npos, log);
   BOOST_TEST(slurp(err).find("warn") == std::string::npos, slurp(err));
+
+  // The root is opened before the switch and files under it relative to it: a parent only
+  // root may enter does not matter (no warning, 200); a root NAME may not read does.
+  fs::create_directories(dir.path / "closed" / "www");
+  fs::permissions(dir.path / "closed", fs::perms::owner_all);
+  std::ofstream(dir.path / "closed" / "www" / "f.txt") << "behind a closed parent";
+  fs::create_directories(site / "shut");
+  fs::permissions(site / "shut", fs::perms::owner_all);
+  const std::string err2 = (dir.path / "stderr2").string();
+  for (const auto& [served, status] : std::vector<std::pair<fs::path, int>>{{dir.path / "closed" / "www", 200},
+                                                                          {site / "shut", 403}}) {
+    ServerProcess other(binary, backend, {"serve", served.string(), "--user", "nobody"}, ProcessOptions{err2});
+    SyncClient oc(other.port());
+    BOOST_REQUIRE(oc.send("GET /f.txt HTTP/1.1\r\nHost: a\r\n\r\n"));
+    BOOST_TEST(oc.read_response().status == status, served);
+    BOOST_TEST(other.stop() == 0);
+    const bool warned = slurp(err2).find("user nobody cannot read document root") != std::string::npos;
+    BOOST_TEST(warned == (status == 403), served << ": " << slurp(err2));
+  }
 
   // A user that does not exist: exit 1 naming it, before serving anything.
   const auto r = run_command("timeout 10 " + binary + " serve " + site.string() +
