@@ -14,8 +14,9 @@ namespace {
 
 // EAGAIN: it would block. EINVAL: a kernel older than RESOLVE_CACHED / RWF_NOWAIT, or
 // arguments the blocking call will reject with its own error. EOPNOTSUPP: a filesystem
-// without non-blocking reads. In all three cases the pool does the real call.
-bool would_block(int err) noexcept { return err == EAGAIN || err == EINVAL || err == EOPNOTSUPP; }
+// without non-blocking reads. ENOSYS: no openat2 at all (before 5.6, or a seccomp filter),
+// which the pool's open works around. In all four cases the pool does the real call.
+bool would_block(int err) noexcept { return err == EAGAIN || err == EINVAL || err == EOPNOTSUPP || err == ENOSYS; }
 
 // Runs `call` (a system call: >= 0, or -1 with errno), retrying on EINTR. True with its
 // result (or -errno) when that is final; false when it would block.

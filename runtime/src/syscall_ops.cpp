@@ -1,5 +1,7 @@
 #include "syscall_ops.hpp"
 
+#include "openat2_compat.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/sendfile.h>
@@ -69,7 +71,7 @@ long once(Operation& op) noexcept {
       return ::openat(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags) | O_CLOEXEC,
                       static_cast<mode_t>(op.len));
     case OpCode::openat2:
-      return ::syscall(SYS_openat2, op.fd, static_cast<const char*>(op.ptr), op.ptr2, sizeof(open_how));
+      return openat2_compat(op.fd, static_cast<const char*>(op.ptr), *static_cast<const open_how*>(op.ptr2));
     case OpCode::statx:
       return ::statx(op.fd, static_cast<const char*>(op.ptr), static_cast<int>(op.flags),
                      static_cast<unsigned>(op.len), static_cast<struct statx*>(op.ptr2));

@@ -417,6 +417,8 @@ struct ProcessOptions {
   // Run as nobody (via setpriv(1)) when the tests run as root, where no file permission
   // is ever checked. The binary and what it serves must then be readable by others.
   bool unprivileged = false;
+  // Run with openat2 refused (ENOSYS) by a seccomp filter, as on kernels before 5.6.
+  bool without_openat2 = false;
 };
 
 // One of the example servers as a child process on a free port. The destructor kills it.
@@ -430,6 +432,7 @@ class ServerProcess {
       // Set before exec: io_uring takes the limit in force when an accept is armed.
       args = {"/usr/bin/prlimit", "--nofile=" + std::to_string(options.nofile_limit) + ":4096", "--"};
     }
+    if (options.without_openat2) args.emplace_back(HELLEPOLL_BINARY_DIR "/tests/refuse_openat2");
     if (options.unprivileged && ::geteuid() == 0)
       for (const char* a : {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"})
         args.emplace_back(a);
