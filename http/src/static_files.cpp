@@ -136,7 +136,7 @@ Response open_error(int err, std::string_view path) {
     static std::atomic<bool> told{false};
     log(told.exchange(true, std::memory_order_relaxed) ? LogLevel::debug : LogLevel::warn,
         "static: refused {}: a symbolic link on its path is absolute, loops or leaves the document root "
-        "(logged once at warn level)",
+        "(where openat2 is missing: is any link; logged once at warn level)",
         path);
     return Response::error(404, "no such file");
   }
