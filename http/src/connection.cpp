@@ -249,6 +249,12 @@ Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
   if (opts_.access_log)
     write_refused_access_log(peer_host_, parser().line_so_far(in_.view()), status, head_only ? 0 : r.body().size());
   log(LogLevel::debug, "closing connection after {}: {}", status, detail);
+  // The connection only lingers now: a body read so far (a chunked upload refused with
+  // 503 or 413 midway) is never used. Its claim on the thread's body memory goes back now,
+  // not after the linger (up to 2 s, as long as the client keeps sending), or every upload
+  // arriving meanwhile would be refused too.
+  release_body_memory();
+  std::string().swap(body_);
   co_return Outcome::close_lingering;
 }
 

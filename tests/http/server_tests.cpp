@@ -424,6 +424,39 @@ BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends,
   });
 }
 
+// A chunked upload refused midway gives its claim on the body memory back with its 503,
+// not when its connection ends: its client may keep the socket open (the server lingers
+// up to 2 s reading what it still sends), and an upload that fits meanwhile must be served.
+BOOST_DATA_TEST_CASE(a_refused_upload_frees_its_body_memory_with_its_reply, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.max_body_memory_per_thread = 100000;
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const auto chunk = [](std::size_t n, char c) { return fmt_hex(n) + "\r\n" + std::string(n, c) + "\r\n"; };
+    // 60,000 bytes claimed by an upload still in progress...
+    Client holder = co_await Client::connect(at);
+    co_await holder.send(head + chunk(60000, 'a'));
+    co_await sleep_for(50ms);
+    // ...then one that claims 30,000 and is refused at its next 30,000; it stays connected.
+    Client refused = co_await Client::connect(at);
+    co_await refused.send(head + chunk(30000, 'b'));
+    co_await sleep_for(50ms);
+    co_await refused.send(chunk(30000, 'b'));
+    RawResponse no = co_await refused.read_response();
+    BOOST_TEST(no.status == 503);
+    // 35,000 fits only if the refused upload's 30,000 came back with its reply.
+    Client fits = co_await Client::connect(at);
+    co_await fits.send(head + chunk(35000, 'c') + "0\r\n\r\n");
+    RawResponse yes = co_await fits.read_response(false, 1s);
+    BOOST_TEST(yes.status == 200);
+    BOOST_TEST(yes.body == std::string(35000, 'c'));
+    co_await holder.send("0\r\n\r\n");
+    RawResponse done = co_await holder.read_response();
+    BOOST_TEST(done.status == 200);
+  });
+}
+
 // The client keeps uploading after the refusal: the server must read and discard (not
 // close with unread data, which makes the kernel send RST and can destroy the reply).
 BOOST_DATA_TEST_CASE(refused_upload_still_gets_its_413, backends, backend) {
