@@ -24,13 +24,19 @@ inline int open_fd_count() {
   return n;
 }
 
-// A "<field>: <n> kB" line of /proc/PID/status (VmRSS, VmHWM...); -1 if absent.
-inline long status_kib(pid_t pid, const std::string& field) {
+// The "<field>:" line of /proc/PID/status (a thread id works too), whole; empty if absent.
+inline std::string status_line(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  return -1;
+    if (line.rfind(field + ":", 0) == 0) return line;
+  return {};
+}
+
+// A "<field>: <n> kB" line of /proc/PID/status (VmRSS, VmHWM...); -1 if absent.
+inline long status_kib(pid_t pid, const std::string& field) {
+  const std::string line = status_line(pid, field);
+  return line.empty() ? -1 : std::stol(line.substr(field.size() + 1));
 }
 
 // Soft RLIMIT_NOFILE up to the hard limit (inherited by child processes).
