@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "access_log.hpp"
 #include "input_buffer.hpp"
@@ -160,6 +161,7 @@ class Connection : public ServerThread::Tracked {
     body_claim_ += n;
     return true;
   }
+  bool make_body_room(std::size_t n, std::uint64_t declared, std::uint64_t limit);
   void release_body_memory() noexcept;
   Task<void> linger();
 
@@ -176,7 +178,7 @@ class Connection : public ServerThread::Tracked {
   std::optional<RequestParser> parser_slot_;
   InputBuffer in_;
   std::string out_;
-  std::string body_;            // decoded chunked body
+  std::vector<char> body_;      // decoded chunked body (a vector: reserve() is exact)
   std::string_view body_view_;  // the body the handler sees
   std::string routed_path_;     // the request's path in normal form, when it was not
   std::size_t body_wire_bytes_ = 0;  // bytes after the head, still in in_, that belong to the body
@@ -203,9 +205,24 @@ Task<bool> Connection::wait_idle(Deadline idle_deadline, bool& timed_out) {
   co_return co_await fill(turn_deadline(opts_.header_timeout), timed_out);
 }
 
+// Room in body_ for `n` more decoded bytes: enough for all the data the chunk sizes so far
+// declare (one allocation for a body sent as one chunk), and, for a body of many small
+// chunks, half as much again (at least a page) up to the route's limit, so that copying
+// stays linear. What it grows by is claimed: the budget bounds the memory bodies hold, not
+// just their bytes (growing by doubling held up to twice the claim).
+bool Connection::make_body_room(std::size_t n, std::uint64_t declared, std::uint64_t limit) {
+  const std::size_t cap = body_.capacity();
+  if (body_.size() + n <= cap) return true;
+  const std::uint64_t grown = std::min<std::uint64_t>(cap + std::max<std::size_t>(cap / 2, 4096), limit);
+  const auto want = static_cast<std::size_t>(std::max({declared, grown, std::uint64_t{body_.size() + n}}));
+  if (!claim_body_memory(want - cap)) return false;
+  body_.reserve(want);
+  return true;
+}
+
 void Connection::release_body_memory() noexcept {
   thread_.release_body_memory(std::exchange(body_claim_, 0));
-  if (body_.capacity() > 64 * 1024) std::string().swap(body_);
+  if (body_.capacity() > 64 * 1024) std::vector<char>().swap(body_);
   if (in_.empty() && in_.capacity() > 64 * 1024) in_.release();
 }
 
@@ -214,7 +231,7 @@ void Connection::release_memory() noexcept {
   parser_slot_.reset();
   parser_memory_.release(true);
   std::string().swap(out_);
-  std::string().swap(body_);
+  std::vector<char>().swap(body_);
   // free() keeps pages in the process; after a wave of connections going idle, hand
   // whole free pages back to the kernel so RSS reflects what idle connections cost.
   // Still worth it with pooled pages: 1,995 B per idle connection with it, 2,335 without
@@ -254,7 +271,7 @@ Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
   // not after the linger (up to 2 s, as long as the client keeps sending), or every upload
   // arriving meanwhile would be refused too.
   release_body_memory();
-  std::string().swap(body_);
+  std::vector<char>().swap(body_);
   co_return Outcome::close_lingering;
 }
 
@@ -317,13 +334,13 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     body_wire_bytes_ += step.consumed;
     switch (step.state) {
       case ChunkedDecoder::State::Data:
-        if (!claim_body_memory(step.data.size()))
+        if (!make_body_room(step.data.size(), dec.declared_bytes(), limit))
           co_return co_await respond_error(503, "too many request bodies in memory; try again");
-        body_.append(step.data);
+        body_.insert(body_.end(), step.data.begin(), step.data.end());
         continue;
       case ChunkedDecoder::State::Done:
         parser().parse(in_.view());
-        body_view_ = body_;
+        body_view_ = {body_.data(), body_.size()};
         co_return Outcome::keep_going;
       case ChunkedDecoder::State::Error:
         co_return co_await respond_error(dec.error().status, dec.error().message);

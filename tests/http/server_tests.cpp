@@ -2,6 +2,8 @@
 // scheduler, every case on both backends. Responses are checked byte for byte where the
 // framing matters.
 #include <boost/test/unit_test.hpp>
+#include <malloc.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -455,6 +457,58 @@ BOOST_DATA_TEST_CASE(a_refused_upload_frees_its_body_memory_with_its_reply, back
     RawResponse done = co_await holder.read_response();
     BOOST_TEST(done.status == 200);
   });
+}
+
+// The budget bounds the memory bodies hold, not just their bytes: a chunked body's buffer
+// is claimed as it grows (it grew by doubling and held up to twice its claim). The
+// handler sees the decoded body at the start of that buffer, so malloc_usable_size tells
+// what it holds.
+BOOST_DATA_TEST_CASE(a_chunked_body_claims_the_memory_it_holds, backends, backend) {
+  struct Seen {
+    std::size_t body = 0;
+    std::uint64_t claimed = 0;
+    std::size_t buffer = 0;
+  } seen;
+  ServerThread* thread = nullptr;
+  Router r;
+  r.post("/hold", [&](Request& req) -> Task<Response> {
+    seen = {req.body().size(), thread->body_memory(), ::malloc_usable_size(const_cast<char*>(req.body().data()))};
+    co_return Response::text("held");
+  });
+  const ServerOptions opts = test_options();  // ServerThread keeps a reference
+  ServerThread st(r, opts);                   // before the scheduler: see ServerThread
+  thread = &st;
+  Scheduler s(backend);
+  auto l = Listener::bind(SocketAddress::loopback_v4(0));
+  BOOST_REQUIRE(l);
+  const SocketAddress at = l->local_address();
+  const auto chunked = [](std::size_t total, std::size_t chunk) {
+    std::string req = "POST /hold HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t sent = 0; sent < total; sent += chunk)
+      req += fmt_hex(std::min(chunk, total - sent)) + "\r\n" + std::string(std::min(chunk, total - sent), 'z') + "\r\n";
+    return req + "0\r\n\r\n";
+  };
+  std::exception_ptr error;
+  s.block_on(serve_and_run(st, *l, [&]() -> Task<void> {
+    // 33,000 bytes: a doubling buffer ends at 61,440 or 65,536 of them.
+    for (const std::size_t chunk : {33000u, 1000u, 100u}) {
+      BOOST_TEST_CONTEXT("chunks of " << chunk) {
+        const std::string req = chunked(33000, chunk);
+        Client c = co_await Client::connect(at);
+        co_await c.send(req);
+        RawResponse resp = co_await c.read_response();
+        BOOST_TEST(resp.status == 200);
+        BOOST_TEST(seen.body == 33000u);
+        BOOST_TEST(seen.claimed >= seen.body);
+        BOOST_TEST(seen.claimed <= seen.body * 3 / 2 + 4096);  // not refusing what would fit
+        if (chunk == 33000u) BOOST_TEST(seen.claimed == 33000u);  // one chunk: one exact allocation
+        BOOST_TEST(seen.buffer >= seen.body);
+        BOOST_TEST(seen.buffer <= seen.claimed + 64);  // malloc's rounding, no more
+        BOOST_TEST(thread->body_memory() == 0u);
+      }
+    }
+  }(), error));
+  if (error) std::rethrow_exception(error);
 }
 
 // The client keeps uploading after the refusal: the server must read and discard (not

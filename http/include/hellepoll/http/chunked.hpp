@@ -53,6 +53,9 @@ class ChunkedDecoder {
   const ParseError& error() const noexcept { return error_; }
   // Body bytes returned so far.
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  // The sum of the chunk sizes read so far: the body's length once the current chunk's
+  // data is all in (never more than Limits::max_body).
+  std::uint64_t declared_bytes() const noexcept { return declared_; }
   bool done() const noexcept { return phase_ == Phase::Done; }
 
  private:

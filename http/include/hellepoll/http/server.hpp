@@ -103,6 +103,8 @@ class ServerThread {
     return true;
   }
   void release_body_memory(std::uint64_t n) noexcept { body_memory_ -= n; }
+  // Bytes of max_body_memory_per_thread claimed now.
+  std::uint64_t body_memory() const noexcept { return body_memory_; }
 
  private:
   const Router& router_;
