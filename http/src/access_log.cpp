@@ -9,7 +9,9 @@
 #include <atomic>
 #include <cerrno>
 #include <ctime>
-#include <iterator>
+#include <string>
+
+#include "hellepoll/scheduler.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -45,12 +47,12 @@ class NonBlocking {
   bool socket_ = false;
 };
 
-// A line that finds no room is dropped and counted; stderr says so at most every 10 s.
+// Lines that find no room are dropped and counted; stderr says so at most every 10 s.
 class Output {
  public:
-  void write(std::string_view line) noexcept {
-    if (out_.write(line)) return;
-    const auto total = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
+  void write(std::string_view lines, std::size_t count) noexcept {
+    if (out_.write(lines)) return;
+    const auto total = dropped_.fetch_add(count, std::memory_order_relaxed) + count;
     const std::time_t now = std::time(nullptr);
     std::time_t last = last_told_.load(std::memory_order_relaxed);
     if (now - last < 10 || !last_told_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
@@ -74,14 +76,61 @@ Output& output() {
   return out;
 }
 
+// A thread's lines of this turn of its loop, written at the turn's end in one write(2):
+// a write per request cost as much as a keep-alive request's whole user-space work. No
+// write holds more than PIPE_BUF bytes of lines (one longer line alone), so a pipe takes
+// each whole or not at all and lines of several threads never interleave.
+struct Pending {
+  std::string lines;
+  std::size_t count = 0;
+  bool flush_asked = false;
+  ~Pending() {  // a line logged after its scheduler's last turn
+    if (!lines.empty()) output().write(lines, count);
+  }
+};
+thread_local Pending pending;
+constexpr std::size_t kWholeWrite = 4096;  // PIPE_BUF
+
+void flush(void* arg) noexcept {
+  auto& p = *static_cast<Pending*>(arg);
+  p.flush_asked = false;
+  if (p.lines.empty()) return;
+  output().write(p.lines, p.count);
+  p.lines.clear();
+  p.count = 0;
+}
+
+// "[01/Dec/2026:15:48:44 +0000]" for the current second, formatted once a second.
+std::string_view log_date() noexcept {
+  thread_local std::time_t formatted_for = -1;
+  thread_local char date[40];
+  thread_local std::size_t size = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_for) {
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    size = fmt::format_to_n(date, sizeof date, "[{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000]", tm.tm_mday,
+                            months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec)
+               .size;
+    formatted_for = now;
+  }
+  return {date, size};
+}
+
 // Quotes, backslashes and bytes outside printable ASCII as \xHH, as nginx does: the line
 // can always be split on its quotes.
-template <typename Out>
-void append_escaped(Out out, std::string_view s) {
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) fmt::format_to(out, "\\x{:02X}", c);
-    else *out++ = ch;
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
+      const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      out.append(esc, 4);
+    } else {
+      out.push_back(ch);
+    }
   }
 }
 
@@ -89,21 +138,38 @@ void append_escaped(Out out, std::string_view s) {
 template <typename FormatRequest>
 void write_line(std::string_view peer_host, FormatRequest&& format_request, int status, std::uint64_t bytes) noexcept {
   try {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    fmt::memory_buffer line;
-    auto out = std::back_inserter(line);
-    fmt::format_to(out, "{} - - [{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000] \"", peer_host.empty() ? "-" : peer_host,
-                   tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    Pending& p = pending;
+    const std::size_t before = p.lines.size();
+    std::string& out = p.lines;
+    out.append(peer_host.empty() ? std::string_view("-") : peer_host);
+    out.append(" - - ");
+    out.append(log_date());
+    out.append(" \"");
     format_request(out);
-    fmt::format_to(out, "\" {} ", status);
-    if (bytes) fmt::format_to(out, "{}\n", bytes);
-    else line.append(std::string_view("-\n"));
-    // One write(2) per line: lines from several threads never interleave.
-    output().write({line.data(), line.size()});
+    out.append("\" ");
+    const fmt::format_int code(status);
+    out.append(code.data(), code.size());
+    out.push_back(' ');
+    if (bytes) {
+      const fmt::format_int n(bytes);
+      out.append(n.data(), n.size());
+    } else {
+      out.push_back('-');
+    }
+    out.push_back('\n');
+    if (out.size() > kWholeWrite && before > 0) {  // the lines before this one go first
+      output().write({out.data(), before}, p.count);
+      out.erase(0, before);
+      p.count = 0;
+    }
+    ++p.count;
+    if (p.flush_asked) return;
+    if (Scheduler* s = Scheduler::current_or_null()) {
+      p.flush_asked = true;
+      s->at_turn_end(&flush, &p);
+    } else {
+      flush(&p);
+    }
   } catch (...) {
   }
 }
@@ -115,12 +181,14 @@ void open_access_log() noexcept { output(); }
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept {
   write_line(
       peer_host,
-      [&](auto out) {
+      [&](std::string& out) {
         // The parser admits no control byte in a method or target, but a target may hold
         // '"' and '\', which are VCHARs.
-        fmt::format_to(out, "{} ", req.method());
+        out.append(req.method());
+        out.push_back(' ');
         append_escaped(out, req.target());
-        fmt::format_to(out, " HTTP/1.{}", req.version_minor());
+        out.append(" HTTP/1.");
+        out.push_back(static_cast<char>('0' + req.version_minor()));
       },
       status, bytes);
 }
@@ -129,8 +197,8 @@ void write_refused_access_log(std::string_view peer_host, std::string_view line,
                               std::uint64_t bytes) noexcept {
   write_line(
       peer_host,
-      [&](auto out) {
-        if (line.empty()) *out++ = '-';
+      [&](std::string& out) {
+        if (line.empty()) out.push_back('-');
         else append_escaped(out, line);
       },
       status, bytes);

@@ -94,6 +94,17 @@ void Scheduler::run_ready() {
     h.resume();
   }
   running_.clear();
+  if (!turn_end_.empty()) run_turn_end();
+}
+
+void Scheduler::run_turn_end() {
+  std::vector<TurnEnd> batch;
+  batch.swap(turn_end_);  // what a callback asks for now is for the next turn's end
+  for (const TurnEnd& t : batch) t.fn(t.arg);
+  if (turn_end_.empty()) {  // keep the capacity: no allocation per turn
+    batch.clear();
+    turn_end_.swap(batch);
+  }
 }
 
 void Scheduler::wait_for_completions() {
@@ -137,6 +148,7 @@ void Scheduler::shutdown() noexcept {
     }
   } catch (...) {
   }
+  if (!turn_end_.empty()) run_turn_end();
   {
     std::lock_guard lock(posted_mutex_);
     posted_.clear();

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <chrono>
 #include <string>
@@ -185,6 +187,49 @@ BOOST_DATA_TEST_CASE(the_access_log_escapes_quotes_and_logs_aborted_downloads, t
   const long sent = std::stol(log.substr(at + 28));
   BOOST_TEST(sent > 0);
   BOOST_TEST(sent < (64L << 20), "the whole file logged as sent: " << sent);
+}
+
+// Lines are written once per turn of a thread's loop, not once per request, but never
+// held: each is out before the thread waits again (an idle server has written all of
+// them), whole and in order, also with two threads sharing the pipe.
+BOOST_DATA_TEST_CASE(the_access_log_is_written_as_requests_are_answered, test::backends, backend) {
+  ServerProcess server(binary, backend, {"serve", "--access-log", "on", "--threads", "2"});
+  {
+    SyncClient c(server.port());
+    for (int i = 0; i < 3; ++i) {
+      BOOST_REQUIRE(c.send("GET /hello.txt?one=" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+      BOOST_REQUIRE_EQUAL(c.read_response().status, 200);
+      std::string line = server.stdout_lines(1, 2s);
+      if (line.find(" HTTP/1.1\" ") == std::string::npos) line = server.stdout_lines(1, 2s);  // a start-up line
+      BOOST_TEST(line.find("\"GET /hello.txt?one=" + std::to_string(i) + " HTTP/1.1\" 200 ") != std::string::npos,
+                 "request " << i << ": '" << line << "'");
+    }
+  }
+  // 60 pipelined requests on each of 8 connections: well over PIPE_BUF of lines per
+  // thread, well under the 64 KiB a pipe holds (it is read only after the replies).
+  std::vector<std::unique_ptr<SyncClient>> clients;
+  for (int k = 0; k < 8; ++k) {
+    clients.push_back(std::make_unique<SyncClient>(server.port()));
+    std::string burst;
+    for (int i = 0; i < 60; ++i) burst += "GET /hello.txt?c=" + std::to_string(k) + "&n=" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    BOOST_REQUIRE(clients.back()->send(burst));
+  }
+  for (auto& c : clients)
+    for (int i = 0; i < 60; ++i) BOOST_REQUIRE_EQUAL(c->read_response().status, 200);
+  const std::string log = server.stdout_lines(480, 5s);
+  std::vector<int> next(8, 0);
+  std::size_t lines = 0;
+  for (std::size_t at = 0, end; (end = log.find('\n', at)) != std::string::npos; at = end + 1, ++lines) {
+    const std::string line = log.substr(at, end - at);
+    int k = -1, n = -1;
+    const bool whole = line.rfind("127.0.0.1 - - [", 0) == 0 &&
+                       std::sscanf(line.c_str(), "%*s - - [%*[^]]] \"GET /hello.txt?c=%d&n=%d HTTP/1.1\" 200 ", &k, &n) == 2;
+    BOOST_REQUIRE_MESSAGE(whole && k >= 0 && k < 8, "not a whole line: '" << line << "'");
+    BOOST_TEST(n == next[static_cast<std::size_t>(k)], "connection " << k << " out of order");
+    next[static_cast<std::size_t>(k)] = n + 1;
+  }
+  BOOST_TEST(lines == 480u);
+  BOOST_TEST(server.stop() == 0);
 }
 
 // stdout is a pipe nobody reads (`hellepoll serve | less`, a stalled log shipper): once it

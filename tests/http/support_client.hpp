@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -518,6 +519,23 @@ class ServerProcess {
     std::string out;
     char c[4096];
     for (ssize_t n; (n = ::read(out_fd_, c, sizeof c)) > 0;) out.append(c, static_cast<std::size_t>(n));
+    return out;
+  }
+  // Reads stdout (after the first line) until it holds `lines` newlines or `timeout`
+  // passes, for a process still running; what came.
+  std::string stdout_lines(std::size_t lines, std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (std::size_t seen = 0; seen < lines;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      pollfd p{out_fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char c[4096];
+      const ssize_t n = ::read(out_fd_, c, sizeof c);
+      if (n <= 0) break;
+      out.append(c, static_cast<std::size_t>(n));
+      seen = static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
+    }
     return out;
   }
   // Graceful stop: SIGTERM, then the exit code (0 expected; a sanitizer report or a

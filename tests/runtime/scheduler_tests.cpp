@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "hellepoll/io.hpp"
 #include "hellepoll/scheduler.hpp"
@@ -45,6 +46,51 @@ BOOST_DATA_TEST_CASE(hundred_thousand_spawned_tasks_complete, test::backends, ba
   }(&counter));
   BOOST_TEST(counter == 100'000);
   BOOST_TEST(s.detached_count() == 0u);
+}
+
+// at_turn_end: once, after every coroutine ready in that turn has run (ten bumps that each
+// yield once land in one turn), before the loop waits (a 50 ms sleep starts after it); a
+// callback asked for from a callback runs at the next turn's end; one asked for outside
+// any turn runs when the scheduler is destroyed.
+BOOST_DATA_TEST_CASE(at_turn_end_runs_once_per_turn_before_the_loop_waits, test::backends, backend) {
+  struct State {
+    int bumps = 0;
+    std::vector<int> seen;  // bumps at each call
+    int again = 0;
+  } st;
+  const auto record = [](void* p) {
+    auto& s = *static_cast<State*>(p);
+    s.seen.push_back(s.bumps);
+  };
+  {
+    Scheduler s(backend);
+    s.block_on([](Scheduler& s, State& st, void (*record)(void*)) -> Task<void> {
+      for (int i = 0; i < 10; ++i) s.spawn(bump(&st.bumps));
+      s.at_turn_end(record, &st);
+      s.at_turn_end(record, &st);
+      const auto started = Clock::now();
+      co_await yield();  // this turn's end came first: the bumps start in the next turn, with us
+      BOOST_TEST(st.seen == (std::vector<int>{0, 0}));
+      co_await sleep_for(50ms);
+      BOOST_TEST(st.bumps == 10);
+      BOOST_TEST((Clock::now() - started >= 50ms));
+      s.at_turn_end(
+          [](void* p) {
+            auto& st = *static_cast<State*>(p);
+            ++st.again;
+            Scheduler::current().at_turn_end([](void* q) { ++static_cast<State*>(q)->again; }, p);
+          },
+          &st);
+      co_await yield();
+      BOOST_TEST(st.again == 1);
+      co_await yield();
+      BOOST_TEST(st.again == 2);
+      s.at_turn_end(record, &st);  // the task ends in this turn, which still ends
+    }(s, st, record));
+    BOOST_TEST(st.seen.size() == 3u);
+    s.at_turn_end(record, &st);  // no turn will come
+  }
+  BOOST_TEST(st.seen.size() == 4u);  // run by the destructor
 }
 
 BOOST_DATA_TEST_CASE(an_exception_in_a_detached_task_is_logged_and_the_loop_goes_on, test::backends, backend) {

@@ -64,6 +64,11 @@ class Scheduler {
   // scheduler blocked in the kernel.
   void post(std::function<void()> fn);
 
+  // Runs `fn(arg)` once at the end of this turn of the loop: after the ready coroutines,
+  // before the loop next waits in the kernel (and before the scheduler is gone). For work
+  // worth doing once per turn rather than once per request, such as the access log's write.
+  void at_turn_end(void (*fn)(void*), void* arg) { turn_end_.push_back({fn, arg}); }
+
   // Queues a coroutine to be resumed by the loop (never resumed inline).
   void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
   // Starts an operation. Returns true when it finished at once (result in `result`).
@@ -110,6 +115,7 @@ class Scheduler {
   void run_ready();
   void wait_for_completions();
   void run_posted();
+  void run_turn_end();
   void shutdown() noexcept;
   bool quiescent() const noexcept;
 
@@ -121,6 +127,11 @@ class Scheduler {
   std::vector<std::coroutine_handle<>> ready_;
   std::vector<std::coroutine_handle<>> running_;
   detail::DetachedList detached_;
+  struct TurnEnd {
+    void (*fn)(void*);
+    void* arg;
+  };
+  std::vector<TurnEnd> turn_end_;
   bool stopping_ = false;
 
   std::mutex posted_mutex_;
