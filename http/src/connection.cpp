@@ -475,6 +475,10 @@ Task<Outcome> Connection::handle_complete_head() {
     // after the response, so the response must say so (RFC 9112 §9.6), or the client may
     // pipeline another request onto a connection we are about to close.
     keep_alive = keep_alive && !r.wants_close() && !thread_.draining();
+    if (r.status() == 205) {  // no content, and Content-Length: 0 says so (RFC 9110 §15.3.6)
+      r.body().clear();
+      r.file(FileBody{});
+    }
     status = r.status();
     bytes = r.content_length();
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);
@@ -499,7 +503,7 @@ Task<Outcome> Connection::handle_complete_head() {
         iovec iov[2] = {{out_.data(), out_.size()}, {r.body().data(), r.body().size()}};
         auto sent = co_await stream_.writev_all(iov, opts_.write_timeout);
         out_.clear();
-        if (!sent) co_return cut_short(0);  // how much of it went is not known here
+        if (!sent) co_return cut_short(r.body().size() - iov[1].iov_len);  // advanced past what went
       } else {
         out_.append(r.body());
       }

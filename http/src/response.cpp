@@ -62,7 +62,13 @@ Response Response::error(int status, std::string_view detail) {
   return text(std::move(body), status);
 }
 
-Response& Response::header(std::string_view name, std::string_view value) {
+int Response::checked_status(int status) {
+  if (status < 200 || status > 599)
+    throw std::invalid_argument("response status " + std::to_string(status) + " is not a final status (200-599)");
+  return status;
+}
+
+Response& Response::header(std::string_view name, std::string_view value) & {
   check_field(name, value);
   if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection"))
     throw std::invalid_argument("the framework sets " + std::string(name) + " itself");
@@ -80,7 +86,7 @@ void Response::append_field(std::string_view name, std::string_view value) {
   headers_.append(name).append(": ").append(value).append("\r\n");
 }
 
-Response& Response::content_type(std::string_view type) {
+Response& Response::content_type(std::string_view type) & {
   check_field("Content-Type", type);
   std::string& owned = extras().owned_type;
   owned.assign(type);

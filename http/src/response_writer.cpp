@@ -280,8 +280,13 @@ Task<Result<void>> StreamWriter::write(std::string_view data) {
     append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_,
                          version_minor_ >= 1 ? Framing::chunked : Framing::close_delimited);
     head_sent_ = true;
+    // 204 and 304 have no content and no framing (the head says nothing of one), 205 has
+    // none either but says so (an empty chunked body): what is written for them is
+    // dropped, as for HEAD, or it would be read as the next response (RFC 9110 §6.4.1).
+    const int s = pending_.status();
+    discard_ = head_only_ || status_forbids_body(s) || s == 205;
   }
-  if (head_only_ || data.empty()) {  // an empty chunk would end the body
+  if (discard_ || data.empty()) {  // an empty chunk would end the body
     if (out_.empty()) co_return Result<void>{};
     auto r = co_await stream_.send_all(out_, write_timeout_);
     out_.clear();
@@ -320,7 +325,7 @@ Task<void> StreamWriter::finish() {
     bytes_ = head_only_ ? 0 : pending_.body().size();
     co_return;  // the connection flushes out_
   }
-  if (broken_ || failed_ || head_only_ || version_minor_ == 0) co_return;
+  if (broken_ || failed_ || head_only_ || version_minor_ == 0 || status_forbids_body(pending_.status())) co_return;
   out_.append("0\r\n\r\n");
 }
 

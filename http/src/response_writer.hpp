@@ -71,6 +71,7 @@ class StreamWriter final : public ResponseStream {
   bool head_only_;
   Duration write_timeout_;
   bool head_sent_ = false;
+  bool discard_ = false;  // the head sent says there is no content: writes send nothing
   bool failed_ = false;
   bool broken_ = false;  // a write failed: the client is gone
   std::uint64_t bytes_ = 0;

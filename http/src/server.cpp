@@ -10,6 +10,7 @@
 #include <csignal>
 #include <latch>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 
@@ -85,7 +86,7 @@ Task<void> ServerThread::serve(Listener& listener) {
   // still pending at SIGTERM we would see none and exit, dropping them all.
   co_await yield();
   // Let in-flight requests finish, up to the grace period.
-  const auto deadline = Clock::now() + options_.grace_period;
+  const auto deadline = saturating_add(Clock::now(), options_.grace_period);
   while (!connections_.empty() && Clock::now() < deadline && !cut_) co_await sleep_for(5ms);
   if (!connections_.empty()) {
     if (!cut_) log(LogLevel::warn, "grace period over: cutting {} connection(s)", connections_.size());
@@ -97,6 +98,7 @@ struct Server::Shared {
   std::mutex mutex;
   std::vector<std::pair<Scheduler*, ServerThread*>> threads;
   bool stop_requested = false;
+  bool ran = false;
 };
 
 Server::Server(Router router, ServerOptions options)
@@ -123,6 +125,9 @@ void Server::on_every_thread(void (ServerThread::*step)()) {
 }
 
 int Server::run() {
+  // Stopped once, it would return at once: say so instead of a silent 0. (A run that
+  // could not bind its port may be tried again.)
+  if (shared_->ran) throw std::logic_error("hellepoll: Server::run called twice: a Server runs once");
   const unsigned n = options_.threads;
   // Every listener is bound here, before any thread or ring exists: a port below 1024
   // needs root, and options_.user gives root up before the first scheduler is made (its
@@ -137,6 +142,7 @@ int Server::run() {
     if (!l) throw std::system_error(l.error(), "cannot listen on " + options_.address.to_string());
     listeners.push_back(std::move(*l));
   }
+  shared_->ran = true;
   if (!options_.user.empty()) {
     // The access log may reopen /proc/self/fd/1, which is root's alone after the switch.
     if (options_.access_log) open_access_log();
@@ -209,7 +215,16 @@ int Server::run() {
     if (start_error) {
       stop();
     } else {
-      if (on_listening) on_listening(bound, backend_name, n);
+      if (on_listening) {
+        try {
+          on_listening(bound, backend_name, n);
+        } catch (...) {  // stop, join, restore the signal mask, then rethrow
+          start_error = std::current_exception();
+          stop();
+        }
+      }
+    }
+    if (!start_error) {
       // A watcher that turns SIGINT/SIGTERM into stop(); it ends when the server does.
       watcher = std::thread([this, signals, &finished] {
         const timespec tick{0, 100'000'000};

@@ -131,6 +131,12 @@ bool EpollBackend::submit(Operation& op, int& inline_result) {
     if (pool_overflow_.head || !pool_->try_enqueue(op)) pool_overflow_.push(&op);
     return false;
   }
+  // A socket operation on no descriptor (a closed or default TcpStream): EBADF, as the
+  // kernel answers it on io_uring, before any per-fd state is looked up by its number.
+  if (op.fd < 0 && op.code != OpCode::nop) {
+    inline_result = -EBADF;
+    return true;
+  }
   switch (op.code) {
     case OpCode::close:
       forget_fd(op.fd);

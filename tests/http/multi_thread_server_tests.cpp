@@ -223,6 +223,24 @@ using namespace mt_server_test;
 
 BOOST_AUTO_TEST_SUITE(multi_thread_server)
 
+// A Server runs once: a second run() says so (it returned 0 at once, serving nothing). What
+// on_listening throws comes out of run() after the threads stopped (it called
+// std::terminate with the threads still joinable).
+BOOST_DATA_TEST_CASE(a_server_runs_once_and_on_listening_may_throw, backends, backend) {
+  ServerOptions opts = two_threads(backend, 1s);
+  Router r;
+  r.get("/", [](Request&) -> Task<Response> { co_return Response::text("ok"); });
+  Server server(std::move(r), opts);
+  server.on_listening = [](const SocketAddress&, std::string_view, unsigned) {
+    throw std::runtime_error("cannot write the pid file");
+  };
+  BOOST_CHECK_EXCEPTION(server.run(), std::runtime_error,
+                        [](const std::runtime_error& e) { return std::string(e.what()) == "cannot write the pid file"; });
+  BOOST_CHECK_EXCEPTION(server.run(), std::logic_error, [](const std::logic_error& e) {
+    return std::string(e.what()).find("runs once") != std::string::npos;
+  });
+}
+
 BOOST_DATA_TEST_CASE(two_threads_serve_client_threads_then_stop_from_another_thread, backends, backend) {
   ServerOptions opts = test_options();
   opts.address = SocketAddress::loopback_v4(0);

@@ -1105,15 +1105,104 @@ BOOST_DATA_TEST_CASE(server_and_date_lines_are_ours_unless_the_handler_sets_them
   });
 }
 
-// Status lines come from a table composed at start-up for 100-599 and are composed per
-// response outside it; both read as before, the longest and the edges included.
+// 204, 304 and 205 have no content (RFC 9110 §6.4.1, §15.3.6): what a handler gives them
+// is dropped, never sent, streamed or not, and the next pipelined reply is read right.
+// 204 and 304 end at their head; 205 says it is empty (Content-Length: 0, or an empty
+// chunked body when streamed).
+BOOST_DATA_TEST_CASE(no_content_statuses_send_no_content, backends, backend) {
+  Router r;
+  const std::string injected = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Injected: yes\r\n\r\ninjected";
+  for (const int status : {204, 304, 205}) {
+    r.get_stream("/stream/" + std::to_string(status), [status, injected](Request&, ResponseStream& out) -> Task<void> {
+      out.status(status);
+      (void)co_await out.write(injected);
+      (void)co_await out.write("more");
+    });
+    r.get("/buffered/" + std::to_string(status), [status, injected](Request&) -> Task<Response> {
+      co_return Response::text(injected, status);
+    });
+  }
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    for (const char* kind : {"stream", "buffered"}) {
+      for (const int status : {204, 304, 205}) {
+        BOOST_TEST_CONTEXT(kind << " " << status) {
+          Client c = co_await Client::connect(at);
+          co_await c.send(get(std::string("/") + kind + "/" + std::to_string(status)) + get("/nothing-here"));
+          RawResponse first = co_await c.read_response();
+          BOOST_TEST(first.status == status);
+          BOOST_TEST(first.body.empty());
+          BOOST_TEST(first.count("X-Injected") == 0u);
+          if (status == 205) {
+            BOOST_TEST((first.header("Content-Length") == "0" || first.header("Transfer-Encoding") == "chunked"));
+          } else {
+            BOOST_TEST(first.count("Content-Length") == 0u);
+            BOOST_TEST(first.count("Transfer-Encoding") == 0u);
+          }
+          RawResponse second = co_await c.read_response();
+          BOOST_TEST(second.status == 404);
+          BOOST_TEST(c.buffered().empty());
+        }
+      }
+    }
+  });
+}
+
+// Timeouts of Duration::max() mean none (they overflowed into the past: every idle
+// connection closed at once, every split head or body got 408).
+BOOST_DATA_TEST_CASE(timeouts_of_the_largest_duration_mean_none, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.idle_timeout = opts.header_timeout = opts.body_timeout = opts.write_timeout = Duration::max();
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    for (int i = 0; i < 2; ++i) {
+      co_await c.send("POST /echo HTTP/1.1\r\nHost: x\r\n");
+      co_await sleep_for(20ms);
+      co_await c.send("Content-Length: 4\r\n\r\nab");
+      co_await sleep_for(20ms);
+      co_await c.send("cd");
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == 200);
+      BOOST_TEST(resp.body == "abcd");
+      co_await sleep_for(20ms);  // idle between requests
+    }
+  });
+}
+
+// Builders chain on a temporary (the header comment's example compiles), and a response
+// moved from keeps no view of what moved away (its owned content type).
+BOOST_AUTO_TEST_CASE(responses_chain_on_temporaries_and_moved_from_ones_hold_nothing) {
+  Response r = Response::json(R"({"ok":true})", 201).header("Location", "/items/7").close_connection();
+  BOOST_TEST(r.status() == 201);
+  BOOST_TEST(r.extra_headers() == "Location: /items/7\r\n");
+  BOOST_TEST(r.wants_close());
+  Response owner = Response::text("x").content_type("application/x-custom-type-long-enough-to-allocate");
+  Response moved = std::move(owner);
+  BOOST_TEST(moved.content_type() == "application/x-custom-type-long-enough-to-allocate");
+  BOOST_TEST(owner.content_type().empty());  // NOLINT(bugprone-use-after-move): what it holds
+  Response assigned(404);
+  assigned = std::move(moved);
+  BOOST_TEST(assigned.content_type() == "application/x-custom-type-long-enough-to-allocate");
+  BOOST_TEST(moved.content_type().empty());  // NOLINT(bugprone-use-after-move)
+}
+
+// Status lines come from a table composed at start-up for 100-599; the longest and the
+// edges read right. A handler's status is a final one, 200-599 (RFC 9110 §15: three
+// digits, 1xx interim only): anything else is the handler's bug, answered 500, never sent
+// (a 100 or 101 would leave the client reading the next reply as this one's).
 BOOST_DATA_TEST_CASE(status_lines_in_and_outside_the_table, backends, backend) {
   Router r;
   const std::pair<int, std::string_view> cases[] = {{200, "HTTP/1.1 200 OK"},
                                                     {431, "HTTP/1.1 431 Request Header Fields Too Large"},
                                                     {299, "HTTP/1.1 299 Unknown"},
                                                     {599, "HTTP/1.1 599 Unknown"},
-                                                    {999, "HTTP/1.1 999 Unknown"}};
+                                                    {999, "HTTP/1.1 500 Internal Server Error"},
+                                                    {600, "HTTP/1.1 500 Internal Server Error"},
+                                                    {199, "HTTP/1.1 500 Internal Server Error"},
+                                                    {101, "HTTP/1.1 500 Internal Server Error"},
+                                                    {100, "HTTP/1.1 500 Internal Server Error"},
+                                                    {0, "HTTP/1.1 500 Internal Server Error"},
+                                                    {-200, "HTTP/1.1 500 Internal Server Error"}};
   for (const auto& [status, line] : cases)
     r.get("/" + std::to_string(status), [status = status](Request&) -> Task<Response> {
       co_return Response::text("x", status);
@@ -1126,10 +1215,15 @@ BOOST_DATA_TEST_CASE(status_lines_in_and_outside_the_table, backends, backend) {
     for (const auto& [status, line] : cases) {
       RawResponse resp = co_await c.read_response();
       BOOST_TEST(resp.status_line == line);
-      BOOST_TEST(resp.status == status);
-      BOOST_TEST(resp.body == "x");
+      const bool valid = status >= 200 && status <= 599;
+      BOOST_TEST(resp.status == (valid ? status : 500));
+      BOOST_TEST(resp.body == (valid ? "x" : "500 Internal Server Error: the handler failed\n"));
     }
   });
+  // Set afterwards, on a response or a stream: the same.
+  BOOST_CHECK_THROW(Response::text("x").status(100), std::invalid_argument);
+  BOOST_CHECK_THROW(Response(1000), std::invalid_argument);
+  BOOST_CHECK_THROW(Response::error(102), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

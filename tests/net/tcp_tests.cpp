@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <tuple>
@@ -119,6 +120,23 @@ BOOST_DATA_TEST_CASE(echo_with_a_thousand_concurrent_connections, test::backends
   BOOST_TEST(failed == 0);
   s.block_on(wait_for(&finished, n));
   BOOST_TEST(finished == n);  // every server-side handler saw EOF and closed
+}
+
+// A stream with no socket (default-made, or closed) answers every operation with EBADF,
+// on both backends: the epoll backend sized its per-fd table by the number -1 and threw
+// std::length_error out of recv.
+BOOST_DATA_TEST_CASE(a_stream_without_a_socket_answers_ebadf, test::backends, backend) {
+  Scheduler s(backend);
+  s.block_on([]() -> Task<void> {
+    TcpStream none;
+    char buf[4];
+    auto r = co_await none.recv(buf, sizeof buf, Deadline::after(1s));
+    BOOST_TEST(!r);
+    if (!r) BOOST_TEST(r.error().value() == EBADF, r.error().message());
+    auto w = co_await none.send_all(std::string_view("x"), Deadline::after(1s));
+    BOOST_TEST(!w);
+    if (!w) BOOST_TEST(w.error().value() == EBADF, w.error().message());
+  }());
 }
 
 BOOST_DATA_TEST_CASE(connecting_to_a_closed_port_is_refused, test::backends, backend) {

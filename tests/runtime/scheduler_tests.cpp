@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -91,6 +92,29 @@ BOOST_DATA_TEST_CASE(at_turn_end_runs_once_per_turn_before_the_loop_waits, test:
     s.at_turn_end(record, &st);  // no turn will come
   }
   BOOST_TEST(st.seen.size() == 4u);  // run by the destructor
+}
+
+// sync_wait (block_on) from a coroutine of the same scheduler is refused with a
+// logic_error naming the fix: a nested loop resumed the coroutines of the turn in
+// progress again, corrupting the heap (a handler calling sync_wait killed the server).
+BOOST_DATA_TEST_CASE(sync_wait_inside_a_coroutine_of_its_scheduler_is_refused, test::backends, backend) {
+  Scheduler s(backend);
+  int other = 0;
+  s.spawn(bump(&other));
+  const std::string what = s.block_on([]() -> Task<std::string> {
+    try {
+      sync_wait([]() -> Task<int> { co_return 1; }());
+    } catch (const std::logic_error& e) {
+      co_return e.what();
+    }
+    co_return "no error";
+  }());
+  BOOST_TEST(what.find("co_await the task instead") != std::string::npos, what);
+  s.block_on([](int* c) -> Task<void> {
+    while (*c == 0) co_await yield();
+  }(&other));
+  BOOST_TEST(other == 1);  // the loop goes on, each coroutine resumed once
+  BOOST_TEST(sync_wait([]() -> Task<int> { co_return 7; }()) == 7);  // outside any turn: fine
 }
 
 BOOST_DATA_TEST_CASE(an_exception_in_a_detached_task_is_logged_and_the_loop_goes_on, test::backends, backend) {

@@ -105,6 +105,39 @@ BOOST_DATA_TEST_CASE(cancelled_sleeps_never_fire, test::backends, backend) {
   BOOST_TEST(r == -ECANCELED);
 }
 
+// Duration::max() means never, wherever a duration becomes a deadline: now + max used to
+// overflow into the past, so such a sleep returned at once and such a timeout fired at
+// once. A huge negative one is already due.
+BOOST_DATA_TEST_CASE(the_largest_durations_mean_never, test::backends, backend) {
+  Scheduler s(backend);
+  BOOST_TEST(Deadline::after(Duration::max()).is_never());
+  BOOST_TEST(Deadline::after(Duration::min()).expired());
+  std::stop_source stop;
+  int forever = 1, soon = 1;
+  s.spawn([](std::stop_token t, int* r) -> Task<void> { *r = co_await sleep_for(Duration::max(), t); }(stop.get_token(), &forever));
+  s.spawn([](int* r) -> Task<void> { *r = co_await sleep_for(Duration::min()); }(&soon));
+  int sv[2];
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+  s.spawn([](int fd) -> Task<void> {
+    co_await sleep_for(30ms);
+    (void)::write(fd, "x", 1);
+  }(sv[1]));
+  const int got = s.block_on([](std::stop_source* stop, int* forever, int fd) -> Task<int> {
+    BOOST_TEST(turn_deadline(Duration::max()).is_never());
+    char c;
+    const int n = co_await io::recv(fd, &c, 1, 0, Deadline::after(Duration::max()));  // not -ETIMEDOUT
+    BOOST_TEST(*forever == 1);  // still asleep
+    stop->request_stop();
+    co_await yield();
+    co_return n;
+  }(&stop, &forever, sv[0]));
+  BOOST_TEST(got == 1);
+  BOOST_TEST(forever == -ECANCELED);
+  BOOST_TEST(soon == 0);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
 BOOST_DATA_TEST_CASE(an_operation_with_a_deadline_times_out, test::backends, backend) {
   Scheduler s(backend);
   int sv[2];

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "hellepoll/backend.hpp"
@@ -50,7 +51,8 @@ class Scheduler {
   // Runs `task` detached: the scheduler owns it until it finishes; an exception that
   // escapes it is logged, not lost.
   void spawn(Task<void> task);
-  // Runs the loop until `task` completes and returns its result (or rethrows).
+  // Runs the loop until `task` completes and returns its result (or rethrows). Not from a
+  // coroutine of this scheduler (std::logic_error): there, co_await the task.
   template <typename T>
   T block_on(Task<T> task);
   // Runs the loop until stop() is called and every coroutine has unwound.
@@ -144,7 +146,9 @@ class Scheduler {
 // `d` after the start of the current scheduler turn: for timeouts where the time a turn
 // has run so far (microseconds; a handler that computes for long delays its whole thread
 // anyway) does not matter. Deadline::after(d) reads the clock.
-inline Deadline turn_deadline(Duration d) { return Deadline::at_time(Scheduler::current().turn_started() + d); }
+inline Deadline turn_deadline(Duration d) {
+  return Deadline::at_time(saturating_add(Scheduler::current().turn_started(), d));
+}
 
 // Detaches `task` onto the current thread's scheduler.
 inline void spawn(Task<void> task) { Scheduler::current().spawn(std::move(task)); }
@@ -174,6 +178,10 @@ Task<void> Scheduler::run_into(Task<T> task, Outcome<T>* out) {
 
 template <typename T>
 T Scheduler::block_on(Task<T> task) {
+  // From inside a coroutine this scheduler is running, a nested loop would resume the
+  // coroutines of the turn in progress a second time.
+  if (!running_.empty())
+    throw std::logic_error("hellepoll: block_on/sync_wait called from a coroutine on its own scheduler: co_await the task instead");
   Outcome<T> out;
   Task<void> wrapper = run_into(std::move(task), &out);
   auto h = wrapper.release();

@@ -83,12 +83,12 @@ class CancellableSleep : public SleepAwaitable {
 };
 
 inline SleepAwaitable sleep_until(TimePoint t) noexcept { return SleepAwaitable(t); }
-inline SleepAwaitable sleep_for(Duration d) noexcept { return SleepAwaitable(Clock::now() + d); }
+inline SleepAwaitable sleep_for(Duration d) noexcept { return SleepAwaitable(saturating_add(Clock::now(), d)); }
 inline CancellableSleep sleep_until(TimePoint t, std::stop_token token) noexcept {
   return CancellableSleep(t, std::move(token));
 }
 inline CancellableSleep sleep_for(Duration d, std::stop_token token) noexcept {
-  return CancellableSleep(Clock::now() + d, std::move(token));
+  return CancellableSleep(saturating_add(Clock::now(), d), std::move(token));
 }
 
 // Lets every other ready coroutine run before this one continues.

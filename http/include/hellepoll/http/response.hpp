@@ -4,6 +4,9 @@
 //
 //   co_return Response::text("Hello, World!");
 //   co_return Response::json(R"({"ok":true})", 201).header("Location", "/items/7");
+//
+// The status is a final one, 200 to 599 (std::invalid_argument otherwise): interim 1xx
+// replies are the server's own (100 Continue), and 101 would need a protocol switch.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +52,7 @@ struct FilePart {
 
 class Response {
  public:
-  explicit Response(int status = 200) noexcept : status_(status) {}
+  explicit Response(int status = 200) : status_(checked_status(status)) {}
   // Inline: a response is moved twice and destroyed three times on its way from a
   // handler to the socket, and out of line these were ~200 instructions of a request.
   // An owned content type lives in *extras_, which moves as a whole: content_type_ stays
@@ -59,7 +62,7 @@ class Response {
         has_date_(o.has_date_),
         has_server_(o.has_server_),
         close_(o.close_),
-        content_type_(o.content_type_),
+        content_type_(std::exchange(o.content_type_, {})),  // may point into extras_
         headers_(std::move(o.headers_)),
         body_(std::move(o.body_)),
         file_(std::exchange(o.file_, FileBody{})),
@@ -80,16 +83,22 @@ class Response {
   // Adds a header. Throws std::invalid_argument for a name that is not a token, a value
   // with CR, LF or NUL, or a header the framework owns (Content-Length,
   // Transfer-Encoding, Connection).
-  Response& header(std::string_view name, std::string_view value);
-  Response& content_type(std::string_view type);
-  Response& body(std::string b) noexcept {
+  Response& header(std::string_view name, std::string_view value) &;
+  Response& content_type(std::string_view type) &;
+  Response& body(std::string b) & noexcept {
     body_ = std::move(b);
     return *this;
   }
-  Response& status(int s) noexcept {
-    status_ = s;
+  Response& status(int s) & {
+    status_ = checked_status(s);
     return *this;
   }
+  // On a temporary (`co_return Response::json(...).header(...)`), the same, returning it
+  // to be moved on.
+  Response&& header(std::string_view name, std::string_view value) && { return std::move(header(name, value)); }
+  Response&& content_type(std::string_view type) && { return std::move(content_type(type)); }
+  Response&& body(std::string b) && noexcept { return std::move(body(std::move(b))); }
+  Response&& status(int s) && { return std::move(status(s)); }
   // The body is this range of a file instead of body(); takes ownership of the fd.
   Response& file(FileBody f) noexcept;
   // A multipart body: each part's text then its range of `file`, then `trailer` (the
@@ -97,10 +106,11 @@ class Response {
   // ranges, so `file`'s own offset and length are not used.
   Response& file_parts(FileBody file, std::vector<FilePart> parts, std::string trailer);
   // Asks the connection to close after this response.
-  Response& close_connection() noexcept {
+  Response& close_connection() & noexcept {
     close_ = true;
     return *this;
   }
+  Response&& close_connection() && noexcept { return std::move(close_connection()); }
 
   int status() const noexcept { return status_; }
   const std::string& body() const noexcept { return body_; }
@@ -119,10 +129,11 @@ class Response {
  private:
   friend struct detail::TrustedFields;
   void append_field(std::string_view name, std::string_view value);
+  static int checked_status(int status);
 
   // text(), html(), json(): the body is moved in once, not default-constructed first.
-  Response(int status, std::string_view type, std::string&& body) noexcept
-      : status_(status), content_type_(type), body_(std::move(body)) {}
+  Response(int status, std::string_view type, std::string&& body)
+      : status_(checked_status(status)), content_type_(type), body_(std::move(body)) {}
 
   int status_;
   bool has_date_ = false;

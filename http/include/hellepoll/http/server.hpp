@@ -126,7 +126,8 @@ class Server {
   ~Server();
 
   // Binds, serves until stop() or SIGINT/SIGTERM, drains, returns the exit code (0).
-  // Throws std::system_error if the address cannot be bound.
+  // Throws std::system_error if the address cannot be bound, what on_listening throws
+  // (after stopping), and std::logic_error when called a second time.
   int run();
   // Thread-safe, also from a signal-watching thread: begins the graceful shutdown.
   void stop();
