@@ -80,18 +80,21 @@ Output& output() {
 // a write per request cost as much as a keep-alive request's whole user-space work. No
 // write holds more than PIPE_BUF bytes of lines (one longer line alone), so a pipe takes
 // each whole or not at all and lines of several threads never interleave.
+thread_local bool pending_gone = false;  // trivially destructible: readable at any exit
 struct Pending {
   std::string lines;
   std::size_t count = 0;
   bool flush_asked = false;
   ~Pending() {  // a line logged after its scheduler's last turn
     if (!lines.empty()) output().write(lines, count);
+    pending_gone = true;  // a scheduler that outlives it (a static one) must not flush it
   }
 };
 thread_local Pending pending;
 constexpr std::size_t kWholeWrite = 4096;  // PIPE_BUF
 
 void flush(void* arg) noexcept {
+  if (pending_gone) return;
   auto& p = *static_cast<Pending*>(arg);
   p.flush_asked = false;
   if (p.lines.empty()) return;
@@ -137,9 +140,10 @@ void append_escaped(std::string& out, std::string_view s) {
 // One line: `request` goes between the quotes as it is.
 template <typename FormatRequest>
 void write_line(std::string_view peer_host, FormatRequest&& format_request, int status, std::uint64_t bytes) noexcept {
+  if (pending_gone) return;
+  Pending& p = pending;
+  std::size_t before = p.lines.size();
   try {
-    Pending& p = pending;
-    const std::size_t before = p.lines.size();
     std::string& out = p.lines;
     out.append(peer_host.empty() ? std::string_view("-") : peer_host);
     out.append(" - - ");
@@ -161,16 +165,19 @@ void write_line(std::string_view peer_host, FormatRequest&& format_request, int 
       output().write({out.data(), before}, p.count);
       out.erase(0, before);
       p.count = 0;
+      before = 0;
     }
     ++p.count;
     if (p.flush_asked) return;
     if (Scheduler* s = Scheduler::current_or_null()) {
-      p.flush_asked = true;
       s->at_turn_end(&flush, &p);
+      p.flush_asked = true;
     } else {
       flush(&p);
     }
   } catch (...) {
+    // Out of memory: no half line may stay to be glued to the next one.
+    if (p.lines.size() > before && p.lines.back() != '\n') p.lines.resize(before);
   }
 }
 

@@ -480,7 +480,7 @@ Task<Outcome> Connection::handle_complete_head() {
       r.file(FileBody{});
     }
     status = r.status();
-    bytes = r.content_length();
+    bytes = status_forbids_body(status) ? 0 : r.content_length();  // a 304 keeps its file, unsent
     append_response_head(out_, r, h.version_minor, keep_alive, head_only);
     if (!head_only && !status_forbids_body(r.status())) {
       // A reply sent here that fails still gets its access log line, with the body bytes

@@ -109,13 +109,13 @@ const std::string& Response::file_trailer() const noexcept {
   return extras_ ? extras_->trailer : none;
 }
 
-Response& Response::file(FileBody f) noexcept {
+Response& Response::file(FileBody f) & noexcept {
   if (file_.fd >= 0 && (file_.fd != f.fd || file_.shared != f.shared)) release_file(file_.fd, file_.shared);
   file_ = f;
   return *this;
 }
 
-Response& Response::file_parts(FileBody f, std::vector<FilePart> parts, std::string trailer) {
+Response& Response::file_parts(FileBody f, std::vector<FilePart> parts, std::string trailer) & {
   file(FileBody{f.fd, 0, 0, f.shared});
   Extras& e = extras();
   e.parts = std::move(parts);

@@ -148,7 +148,8 @@ void Scheduler::shutdown() noexcept {
     }
   } catch (...) {
   }
-  if (!turn_end_.empty()) run_turn_end();
+  // What the last turns asked for, and what those callbacks ask for in turn (bounded).
+  for (int rounds = 0; rounds < 16 && !turn_end_.empty(); ++rounds) run_turn_end();
   {
     std::lock_guard lock(posted_mutex_);
     posted_.clear();

@@ -59,13 +59,13 @@ BOOST_DATA_TEST_CASE(at_turn_end_runs_once_per_turn_before_the_loop_waits, test:
     std::vector<int> seen;  // bumps at each call
     int again = 0;
   } st;
-  const auto record = [](void* p) {
+  const auto record = [](void* p) noexcept {
     auto& s = *static_cast<State*>(p);
     s.seen.push_back(s.bumps);
   };
   {
     Scheduler s(backend);
-    s.block_on([](Scheduler& s, State& st, void (*record)(void*)) -> Task<void> {
+    s.block_on([](Scheduler& s, State& st, void (*record)(void*) noexcept) -> Task<void> {
       for (int i = 0; i < 10; ++i) s.spawn(bump(&st.bumps));
       s.at_turn_end(record, &st);
       s.at_turn_end(record, &st);
@@ -76,10 +76,10 @@ BOOST_DATA_TEST_CASE(at_turn_end_runs_once_per_turn_before_the_loop_waits, test:
       BOOST_TEST(st.bumps == 10);
       BOOST_TEST((Clock::now() - started >= 50ms));
       s.at_turn_end(
-          [](void* p) {
+          [](void* p) noexcept {
             auto& st = *static_cast<State*>(p);
             ++st.again;
-            Scheduler::current().at_turn_end([](void* q) { ++static_cast<State*>(q)->again; }, p);
+            Scheduler::current().at_turn_end([](void* q) noexcept { ++static_cast<State*>(q)->again; }, p);
           },
           &st);
       co_await yield();

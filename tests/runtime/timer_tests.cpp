@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <stdexcept>
 #include <stop_token>
 #include <vector>
 
@@ -120,7 +121,7 @@ BOOST_DATA_TEST_CASE(the_largest_durations_mean_never, test::backends, backend) 
   BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
   s.spawn([](int fd) -> Task<void> {
     co_await sleep_for(30ms);
-    (void)::write(fd, "x", 1);
+    if (::write(fd, "x", 1) != 1) throw std::runtime_error("write to a socketpair failed");
   }(sv[1]));
   const int got = s.block_on([](std::stop_source* stop, int* forever, int fd) -> Task<int> {
     BOOST_TEST(turn_deadline(Duration::max()).is_never());

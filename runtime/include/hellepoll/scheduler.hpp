@@ -69,7 +69,7 @@ class Scheduler {
   // Runs `fn(arg)` once at the end of this turn of the loop: after the ready coroutines,
   // before the loop next waits in the kernel (and before the scheduler is gone). For work
   // worth doing once per turn rather than once per request, such as the access log's write.
-  void at_turn_end(void (*fn)(void*), void* arg) { turn_end_.push_back({fn, arg}); }
+  void at_turn_end(void (*fn)(void*) noexcept, void* arg) { turn_end_.push_back({fn, arg}); }
 
   // Queues a coroutine to be resumed by the loop (never resumed inline).
   void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
@@ -130,7 +130,7 @@ class Scheduler {
   std::vector<std::coroutine_handle<>> running_;
   detail::DetachedList detached_;
   struct TurnEnd {
-    void (*fn)(void*);
+    void (*fn)(void*) noexcept;
     void* arg;
   };
   std::vector<TurnEnd> turn_end_;

@@ -100,11 +100,15 @@ class Response {
   Response&& body(std::string b) && noexcept { return std::move(body(std::move(b))); }
   Response&& status(int s) && { return std::move(status(s)); }
   // The body is this range of a file instead of body(); takes ownership of the fd.
-  Response& file(FileBody f) noexcept;
+  Response& file(FileBody f) & noexcept;
+  Response&& file(FileBody f) && noexcept { return std::move(file(f)); }
   // A multipart body: each part's text then its range of `file`, then `trailer` (the
   // closing delimiter). Takes ownership of the file as file() does; the parts give the
   // ranges, so `file`'s own offset and length are not used.
-  Response& file_parts(FileBody file, std::vector<FilePart> parts, std::string trailer);
+  Response& file_parts(FileBody file, std::vector<FilePart> parts, std::string trailer) &;
+  Response&& file_parts(FileBody f, std::vector<FilePart> parts, std::string trailer) && {
+    return std::move(file_parts(f, std::move(parts), std::move(trailer)));
+  }
   // Asks the connection to close after this response.
   Response& close_connection() & noexcept {
     close_ = true;
