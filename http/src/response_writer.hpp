@@ -28,7 +28,12 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
 // A small file range read straight into the output buffer, so head and body leave in one
 // write. False (and `out` unchanged) if the file could not be read in full.
 Task<bool> read_small_file_into(std::string& out, const FileBody& body);
-inline constexpr std::uint64_t small_file_limit = 32 * 1024;
+// Up to here a copy through user space (read, then one send with the head) costs less
+// than sendfile's extra calls; above it the copy loses (the two copies and the buffer's
+// zero-fill grow with the size): paired on io_uring, c64, sendfile against the copy was
+// 1.01x at 8 KiB, 1.07x at 12, 1.18x at 16, 1.37x at 24, 1.50x at 32 (bench/RESULTS.md
+// item 41). With 32 KiB here, nginx was 1.07-1.16x cheaper per request at 24-32 KiB.
+inline constexpr std::uint64_t small_file_limit = 8 * 1024;
 // TCP_NOTSENT_LOWAT of a connection once it sends a file body by sendfile: see
 // send_file_response. 16, 32 and 64 KiB gave the same MiB/s on loopback; the largest means
 // the fewest wake-ups to refill the socket.
