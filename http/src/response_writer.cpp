@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -229,11 +227,6 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body) {
 
 Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBody& body, Duration write_timeout,
                               std::uint64_t& sent) {
-  // At most notsent_lowat bytes not yet sent wait in the socket, so each sendfile queues
-  // about what the peer's window takes and this thread sends it. Without it megabytes
-  // wait in the socket and the peer's ACKs push them out, which on loopback is work done
-  // on the client's CPU (bench/RESULTS.md: wrk's MiB/s on a 1 MiB file +8 to +13%).
-  (void)stream.socket().set_option(IPPROTO_TCP, TCP_NOTSENT_LOWAT, static_cast<int>(notsent_lowat));
   if (r.file_parts().empty()) co_return co_await send_file_body(stream, body, write_timeout, sent);
   for (const FilePart& part : r.file_parts()) {
     if (!co_await stream.send_all(part.header, write_timeout, MSG_MORE)) co_return false;

@@ -34,9 +34,13 @@ Task<bool> read_small_file_into(std::string& out, const FileBody& body);
 // 1.01x at 8 KiB, 1.07x at 12, 1.18x at 16, 1.37x at 24, 1.50x at 32 (bench/RESULTS.md
 // item 41). With 32 KiB here, nginx was 1.07-1.16x cheaper per request at 24-32 KiB.
 inline constexpr std::uint64_t small_file_limit = 8 * 1024;
-// TCP_NOTSENT_LOWAT of a connection once it sends a file body by sendfile: see
-// send_file_response. 16, 32 and 64 KiB gave the same MiB/s on loopback; the largest means
-// the fewest wake-ups to refill the socket.
+// TCP_NOTSENT_LOWAT of a connection once it sends a file body by sendfile (set by its
+// first): at most this many bytes not yet sent wait in the socket, so each sendfile queues
+// about what the peer's window takes and this thread sends it. Without it megabytes wait
+// in the socket and the peer's ACKs push them out, which on loopback is work done on the
+// client's CPU (bench/RESULTS.md: wrk's MiB/s on a 1 MiB file +8 to +13%). 16, 32 and
+// 64 KiB gave the same MiB/s on loopback; the largest means the fewest wake-ups to refill
+// the socket.
 inline constexpr std::uint32_t notsent_lowat = 64 * 1024;
 
 // The whole file body of `r`: one range, or the parts of a multipart/byteranges body.
