@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "hellepoll/http/parse_error.hpp"
 #include "hellepoll/http/path.hpp"
 
 namespace hellepoll::http {
@@ -48,6 +49,7 @@ struct Router::Entry {
   int kind = exact;
   std::string text;                   // exact path, or prefix
   std::vector<std::string> segments;  // "{name}" kept with braces
+  std::string shape;                  // the normal form, "{}" for each parameter: duplicates
   std::regex re;
 };
 
@@ -56,8 +58,59 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-Route& Router::insert(std::string_view method, std::string_view pattern, int kind) {
+// A method as requests spell it: a token, case-sensitive (RFC 9110 §9.1), or "*".
+void check_method(std::string_view method) {
   if (method.empty()) throw std::invalid_argument("route method is empty");
+  if (method == "*") return;
+  for (unsigned char c : method)
+    if (!detail::has(c, detail::kTchar)) throw std::invalid_argument("route method is not a token: " + std::string(method));
+  std::string upper(method);
+  for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+    if (upper == known && method != known)
+      throw std::invalid_argument("methods are case-sensitive: route method " + std::string(method) + " would never match; " +
+                                  upper + "?");
+}
+
+// What a non-regex pattern may be: segments of text, a "{name}" segment (a parameter, the
+// whole segment), and "*" as the whole last one. Anything else (a query, "{x}.json", a
+// "*" in the middle, "{}", a name twice) would never match as it reads, so it is refused.
+// Returns the pattern's shape, parameters' names left out, to find a route added twice.
+std::string check_pattern(std::string_view raw, std::string_view normal) {
+  auto bad = [&](std::string_view why) {
+    return std::invalid_argument("route pattern " + std::string(raw) + ": " + std::string(why));
+  };
+  if (raw.find_first_of("?#") != std::string_view::npos) throw bad("a query or fragment is not part of a path");
+  const auto segs = split_path(normal.substr(1));
+  std::vector<std::string_view> names;
+  std::string shape;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const std::string_view seg = segs[i];
+    shape += '/';
+    if (seg == "*") {
+      if (i + 1 != segs.size()) throw bad("'*' may only be the whole last segment");
+      shape += '*';
+      continue;
+    }
+    if (seg.find('*') != std::string_view::npos) throw bad("'*' may only be the whole last segment");
+    if (seg.find_first_of("{}") == std::string_view::npos) {
+      shape += seg;
+      continue;
+    }
+    if (seg.size() < 3 || seg.front() != '{' || seg.back() != '}') throw bad("a {parameter} must be a whole segment");
+    const std::string_view name = seg.substr(1, seg.size() - 2);
+    for (char c : name)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+        throw bad("a parameter's name is letters, digits and '_'");
+    if (std::find(names.begin(), names.end(), name) != names.end()) throw bad("parameter {" + std::string(name) + "} twice");
+    names.push_back(name);
+    shape += "{}";
+  }
+  return shape;
+}
+
+Route& Router::insert(std::string_view method, std::string_view pattern, int kind) {
+  check_method(method);
   auto e = std::make_unique<Entry>();
   e->route.method = method;
   e->route.pattern = pattern;
@@ -71,6 +124,11 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
     if (!n) throw std::invalid_argument("route pattern " + std::string(pattern) +
                                         " has a malformed escape or a .. above the root");
     normal = std::move(*n);
+    e->shape = check_pattern(pattern, normal);
+    for (const auto& other : entries_)
+      if (other->kind != regex && other->shape == e->shape && other->route.method == method)
+        throw std::invalid_argument("route " + std::string(method) + " " + std::string(pattern) + " is added twice (as " +
+                                    other->route.method + " " + other->route.pattern + ")");
     pattern = normal;
     if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == "/*") {
       e->kind = prefix;

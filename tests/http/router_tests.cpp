@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {
   r.post("/x", answer("post"));
   r.get("/x", answer("get"));
   r.add("*", "/x", answer("any"));
-  r.get("/x", answer("second get"));
+  BOOST_CHECK_THROW(r.get("/x", answer("second get")), std::invalid_argument);  // see below
   std::vector<std::pair<std::string, std::string>> params{{"stale", "value"}};
   const Router::Match get = r.match("GET", "/x", params);
   BOOST_REQUIRE(get.route);
@@ -69,6 +69,34 @@ BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {
   BOOST_TEST(routed(r, "HEAD", "/x") == "GET /x");   // HEAD is served by GET, the first
   BOOST_TEST(routed(r, "DELETE", "/x") == "* /x");   // anything else by "*"
   BOOST_TEST(routed(r, "BREW", "/x") == "* /x");
+}
+
+// What could never match as it reads is refused when added, with the reason: it used to be
+// accepted and then never matched ("{x}.json", a query, "*" mid-path, "get") or shadowed
+// by an earlier route (added twice, or with another parameter name).
+BOOST_AUTO_TEST_CASE(patterns_that_could_never_match_are_refused) {
+  Router r;
+  r.get("/a/{x}", answer("a"));
+  r.get("/f/{name_1}/*", answer("f"));
+  r.add("BREW", "/pot", answer("brew"));
+  const std::pair<std::string, std::string> refused[] = {
+      {"GET", "/f/{x}.json"}, {"GET", "/q?x=1"},   {"GET", "/mid/*/x"},  {"GET", "/g/{}"},
+      {"GET", "/h/{x}/{x}"},  {"GET", "/s/a*b"},   {"GET", "/b/{x-y}"},  {"GET", "/a/{z}"},
+      {"GET", "/a/{x}"},      {"get", "/lower"},   {"G ET", "/space"},   {"", "/empty"},
+      {"GET", "no-slash"},    {"GET", "/c/{open"}, {"BREW", "/pot"}};
+  for (const auto& [method, pattern] : refused)
+    BOOST_CHECK_THROW(r.add(method, pattern, answer("x")), std::invalid_argument);
+  try {
+    r.get("/q?x=1", answer("x"));
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()) == "route pattern /q?x=1: a query or fragment is not part of a path");
+  }
+  // Still fine: the same path for another method, another shape, a custom method.
+  r.post("/a/{x}", answer("post a"));
+  r.get("/a/{x}/more", answer("more"));
+  r.add("brew", "/pot", answer("lower-case custom methods are methods too"));
+  BOOST_TEST(routed(r, "GET", "/a/1") == "GET /a/{x}");
+  BOOST_TEST(routed(r, "POST", "/a/1") == "POST /a/{x}");
 }
 
 BOOST_AUTO_TEST_CASE(misses_are_404_405_or_501) {

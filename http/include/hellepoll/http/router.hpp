@@ -3,8 +3,13 @@
 //   "/users/{id}"     {name} segments (the value is available as req.param("id"))
 //   "/static/*"       prefix (stem): the longest matching prefix wins
 //   Router::regex(...) a std::regex over the whole path, as the last resort
-// No route for the path: 404. A route for the path but not for the method: 405 with an
-// Allow header. A method no route knows: 501. HEAD is served by GET routes.
+// Among {name} routes that fit one path, the first added wins. No route for the path:
+// 404. A route for the path but not for the method: 405 with an Allow header. A method no
+// route knows: 501. HEAD is served by GET routes.
+// add() throws std::invalid_argument for what could never match as it reads: a method
+// that is not a token or a known one in lower case ("get"), a query in the pattern, a
+// {name} that is not a whole segment or appears twice, "*" other than as the whole last
+// segment, and a method and pattern added twice (parameter names aside).
 #pragma once
 
 #include <functional>
