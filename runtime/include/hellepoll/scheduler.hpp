@@ -49,7 +49,10 @@ class Scheduler {
   TimePoint turn_started() const noexcept { return turn_started_; }
 
   // Runs `task` detached: the scheduler owns it until it finishes; an exception that
-  // escapes it is logged, not lost.
+  // escapes it is logged, not lost. A lambda coroutine keeps its captures in the lambda
+  // object, not in its frame: `spawn([x]() -> Task<void> {...}())` reads a destroyed
+  // temporary once it suspends. Pass such values as parameters, which the frame copies:
+  // `spawn([](int x) -> Task<void> {...}(x))`.
   void spawn(Task<void> task);
   // Runs the loop until `task` completes and returns its result (or rethrows). Not from a
   // coroutine of this scheduler (std::logic_error): there, co_await the task.

@@ -126,6 +126,8 @@ class Server {
   ~Server();
 
   // Binds, serves until stop() or SIGINT/SIGTERM, drains, returns the exit code (0).
+  // SIGPIPE is ignored process-wide from then on (a client gone mid-reply must never kill
+  // the process); SIGINT, SIGTERM, SIGHUP and SIGUSR1/2 are handled while it runs.
   // Throws std::system_error if the address cannot be bound, what on_listening throws
   // (after stopping), and std::logic_error when called a second time.
   int run();
