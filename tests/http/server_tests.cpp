@@ -1169,6 +1169,29 @@ BOOST_DATA_TEST_CASE(timeouts_of_the_largest_duration_mean_none, backends, backe
   });
 }
 
+// query_param decodes form data: '+' is a space, %XX once; the first of repeated names;
+// a name alone has the empty value; a pair with a malformed escape is skipped.
+BOOST_DATA_TEST_CASE(query_parameters_are_decoded_as_form_data, backends, backend) {
+  Router r;
+  r.get("/q", [](Request& req) -> Task<Response> {
+    std::string out;
+    for (const char* name : {"a", "b", "flag", "missing", "x y", "bad", "empty"}) {
+      const auto v = req.query_param(name);
+      out += std::string(name) + "=" + (v ? "[" + *v + "]" : "none") + ";";
+    }
+    co_return Response::text(out);
+  });
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send(get("/q?a=1&b=x+y%21&a=2&flag&x+y=%C3%A9&bad=%zz&bad2=1&empty="));
+    RawResponse resp = co_await c.read_response();
+    BOOST_TEST(resp.body == "a=[1];b=[x y!];flag=[];missing=none;x y=[\xC3\xA9];bad=none;empty=[];");
+    co_await c.send(get("/q"));
+    RawResponse none = co_await c.read_response();
+    BOOST_TEST(none.body == "a=none;b=none;flag=none;missing=none;x y=none;bad=none;empty=none;");
+  });
+}
+
 // Builders chain on a temporary (the header comment's example compiles), and a response
 // moved from keeps no view of what moved away (its owned content type).
 BOOST_AUTO_TEST_CASE(responses_chain_on_temporaries_and_moved_from_ones_hold_nothing) {

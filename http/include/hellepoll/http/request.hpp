@@ -44,6 +44,10 @@ class Request {
       if (k == name) return v;
     return {};
   }
+  // The first value of `name` in the query string, decoded as HTML form data does
+  // ("a=1&b=x+y%21": "b" is "x y!"; a name alone, "flag", has the empty value);
+  // nullopt if absent. A pair with a malformed escape ("%zz") is skipped.
+  std::optional<std::string> query_param(std::string_view name) const;
   // The request body, complete (chunked bodies are already decoded).
   std::string_view body() const noexcept { return body_; }
   // The client's address (looked up on first use: most handlers never ask).
