@@ -95,7 +95,7 @@ class Connection : public ServerThread::Tracked {
       : stream_(std::move(stream)),
         thread_(thread),
         opts_(thread.options()),
-        parser_slot_(std::in_place, opts_.limits, &parser_memory_) {
+        parser_slot_(std::in_place, thread.parser_limits(), &parser_memory_) {
     fd = stream_.fd();
     if (opts_.access_log)
       if (auto peer = stream_.peer_address()) peer_host_ = peer->host();
@@ -173,7 +173,7 @@ class Connection : public ServerThread::Tracked {
   const ServerOptions& opts_;
   // Created on demand: a long-idle connection gives its storage back (see wait_idle).
   RequestParser& parser() {
-    if (!parser_slot_) parser_slot_.emplace(opts_.limits, &parser_memory_);
+    if (!parser_slot_) parser_slot_.emplace(thread_.parser_limits(), &parser_memory_);
     return *parser_slot_;
   }
   PageArena parser_memory_;  // declared before the parser: outlives it

@@ -150,6 +150,12 @@ Route& Router::insert(std::string_view method, std::string_view pattern, int kin
   return entries_.back()->route;
 }
 
+std::uint64_t Router::largest_max_body() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& e : entries_) n = std::max(n, e->route.max_body);
+  return n;
+}
+
 Route& Router::add(std::string_view method, std::string_view pattern, Handler h) {
   Route& r = insert(method, pattern, exact);
   r.handler = std::move(h);

@@ -123,6 +123,10 @@ bool EpollBackend::submit(Operation& op, int& inline_result) {
   op.backend_state = idle;
   op.next = nullptr;
   if (is_file_op(op.code)) {
+    if (offset_out_of_range(op)) {
+      inline_result = -EINVAL;
+      return true;
+    }
     if (try_file_op_without_blocking(op, inline_result)) return true;
     if (!pool_)
       pool_ = std::make_unique<FilePool>(options_.file_threads, options_.file_queue, [this] { wake(); });

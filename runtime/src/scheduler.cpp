@@ -122,23 +122,39 @@ void Scheduler::wait_for_completions() {
 
 void Scheduler::shutdown() noexcept {
   stop();
-  try {
-    // Let every coroutine see its cancellation and unwind; wait for the kernel to let go
-    // of every buffer before any frame is freed.
-    for (;;) {
-      run_ready();
-      if (quiescent()) break;
-      wait_for_completions();
+  // Rounds: let every coroutine see its cancellation and unwind (waiting for the kernel to
+  // let go of every buffer before any frame is freed), then destroy the frames of detached
+  // tasks suspended on something that will never happen (no I/O, no timer): their
+  // destructors release their fds. A destructor may spawn a task (an asynchronous close):
+  // it runs in the next round, its operations failing with ECANCELED at once, rather than
+  // being freed while still queued to run.
+  for (int round = 0;; ++round) {
+    try {
+      for (;;) {
+        run_ready();
+        if (quiescent()) break;
+        wait_for_completions();
+      }
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "scheduler shutdown: {}", e.what());
     }
-  } catch (const std::exception& e) {
-    log(LogLevel::error, "scheduler shutdown: {}", e.what());
-  }
-  // What is left is suspended on something that will never happen (no I/O, no timer):
-  // destroying those frames runs their destructors, which release their fds.
-  while (!detached_.empty()) {
-    auto* p = static_cast<detail::TaskPromise<void>*>(detached_.front());
-    detached_.erase(p);
-    std::coroutine_handle<detail::TaskPromise<void>>::from_promise(*p).destroy();
+    if (detached_.empty()) break;
+    std::vector<detail::TaskPromiseBase*> stuck;
+    while (!detached_.empty()) {
+      stuck.push_back(detached_.front());
+      detached_.erase(detached_.front());
+    }
+    for (detail::TaskPromiseBase* p : stuck)
+      std::coroutine_handle<detail::TaskPromise<void>>::from_promise(*static_cast<detail::TaskPromise<void>*>(p)).destroy();
+    if (round == 8) {  // destructors that spawn without end: nothing queued may outlive its frame
+      while (!detached_.empty()) {
+        auto* p = static_cast<detail::TaskPromise<void>*>(detached_.front());
+        detached_.erase(p);
+        std::coroutine_handle<detail::TaskPromise<void>>::from_promise(*p).destroy();
+      }
+      ready_.clear();
+      break;
+    }
   }
   // Destructors above may have closed fds through the backend.
   try {

@@ -208,6 +208,10 @@ bool UringBackend::submit(Operation& op, int& inline_result) {
   }
   if (op.code == OpCode::send_file) return submit_send_file(op, inline_result);
   if (op.code == OpCode::close) forget(op.fd, true);  // as epoll does: the number is free after this
+  if (offset_out_of_range(op)) {
+    inline_result = -EINVAL;
+    return true;
+  }
   ++in_flight_;
   queue_sqe(op);
   return false;
@@ -219,6 +223,10 @@ bool UringBackend::submit(Operation& op, int& inline_result) {
 // socket keeps O_NONBLOCK afterwards: io_uring's own recv and send on it still wait
 // (they arm a poll on EAGAIN), so one fcntl per connection is enough.
 bool UringBackend::submit_send_file(Operation& op, int& inline_result) {
+  if (op.fd < 0) {
+    inline_result = -EBADF;
+    return true;
+  }
   const auto fd = static_cast<std::size_t>(op.fd);
   if (fd >= nonblocking_.size()) nonblocking_.resize(fd * 2 + 1);
   if (!nonblocking_[fd]) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -57,6 +58,29 @@ BOOST_DATA_TEST_CASE(errors_come_back_as_negative_errno, test::backends, backend
     char buf[4];
     BOOST_TEST(co_await io::read_at(-1, buf, sizeof buf, 0) == -EBADF);
   }());
+}
+
+// An offset pread would refuse (above INT64_MAX: negative as an off_t) is EINVAL on both
+// backends, on any filesystem: io_uring took -1 as "the current position" and read or wrote
+// there (a failed lseek's -1 passed through would overwrite the wrong bytes).
+BOOST_DATA_TEST_CASE(offsets_beyond_off_t_are_einval, test::backends, backend) {
+  TempDir dir;
+  Scheduler s(backend);
+  const std::string path = (dir.path / "f.bin").string();
+  s.block_on([](std::string p) -> Task<void> {
+    const int fd = co_await io::openat(AT_FDCWD, p.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_TEST(co_await io::write_at(fd, "abcd", 4, 0) == 4);
+    char buf[4] = {};
+    for (const std::uint64_t off : {~std::uint64_t{0}, std::uint64_t{1} << 63}) {
+      BOOST_TEST(co_await io::read_at(fd, buf, sizeof buf, off) == -EINVAL);
+      BOOST_TEST(co_await io::write_at(fd, "ZZ", 2, off) == -EINVAL);
+    }
+    BOOST_TEST(co_await io::read_at(fd, buf, sizeof buf, 0) == 4);
+    BOOST_TEST(std::string(buf, 4) == "abcd");  // nothing written anywhere
+    BOOST_TEST(::lseek(fd, 0, SEEK_CUR) == 0);   // nor the position moved
+    BOOST_TEST(co_await io::close(fd) == 0);
+  }(path));
 }
 
 BOOST_DATA_TEST_CASE(many_concurrent_reads_complete, test::backends, backend) {

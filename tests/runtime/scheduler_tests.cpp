@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
 #include <string>
@@ -115,6 +116,39 @@ BOOST_DATA_TEST_CASE(sync_wait_inside_a_coroutine_of_its_scheduler_is_refused, t
   }(&other));
   BOOST_TEST(other == 1);  // the loop goes on, each coroutine resumed once
   BOOST_TEST(sync_wait([]() -> Task<int> { co_return 7; }()) == 7);  // outside any turn: fine
+}
+
+// A task suspended for good when its scheduler is destroyed is freed; a destructor in it
+// that spawns (an asynchronous close, say) gets its task run, with operations failing at
+// once, not freed while queued to run (a use after free, ASan).
+BOOST_DATA_TEST_CASE(a_task_spawned_by_a_destructor_at_shutdown_runs, test::backends, backend) {
+  struct State {
+    int cleanups_started = 0;
+    int cleanups_done = 0;
+    int sleep_result = 1;
+  } st;
+  struct Guard {
+    State* st;
+    ~Guard() {
+      spawn([](State* st) -> Task<void> {
+        ++st->cleanups_started;
+        st->sleep_result = co_await sleep_for(1h);  // the scheduler is stopping: at once
+        ++st->cleanups_done;
+      }(st));
+    }
+  };
+  {
+    Scheduler s(backend);
+    for (int i = 0; i < 3; ++i)
+      s.spawn([](State* st) -> Task<void> {
+        Guard g{st};
+        co_await std::suspend_always{};  // never resumed
+      }(&st));
+    s.block_on([]() -> Task<void> { co_await yield(); }());
+  }
+  BOOST_TEST(st.cleanups_started == 3);
+  BOOST_TEST(st.cleanups_done == 3);
+  BOOST_TEST(st.sleep_result == -ECANCELED);
 }
 
 BOOST_DATA_TEST_CASE(an_exception_in_a_detached_task_is_logged_and_the_loop_goes_on, test::backends, backend) {

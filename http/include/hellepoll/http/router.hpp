@@ -52,6 +52,8 @@ class Router {
   Route& put(std::string_view pattern, Handler h) { return add("PUT", pattern, std::move(h)); }
   Route& del(std::string_view pattern, Handler h) { return add("DELETE", pattern, std::move(h)); }
   Route& get_stream(std::string_view pattern, StreamHandler h) { return add_stream("GET", pattern, std::move(h)); }
+  // The largest Route::max_body set (0 if none).
+  std::uint64_t largest_max_body() const noexcept;
 
   struct Match {
     const Route* route = nullptr;  // null: see status

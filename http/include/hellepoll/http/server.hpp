@@ -64,11 +64,18 @@ struct ServerOptions {
 // is destroyed (cut by the grace period) untrack themselves from it as they go.
 class ServerThread {
  public:
-  ServerThread(const Router& router, const ServerOptions& options) : router_(router), options_(options) {}
+  ServerThread(const Router& router, const ServerOptions& options)
+      : router_(router), options_(options), parser_limits_(options.limits) {
+    // A route may allow a larger body than the server: the parser, which reads a head
+    // before its route is known, holds Content-Length to the largest of them; the
+    // connection then holds it to its route's own.
+    parser_limits_.max_body = std::max(options.limits.max_body, router.largest_max_body());
+  }
   ServerThread(const ServerThread&) = delete;
 
   const Router& router() const noexcept { return router_; }
   const ServerOptions& options() const noexcept { return options_; }
+  const Limits& parser_limits() const noexcept { return parser_limits_; }
   bool draining() const noexcept { return draining_; }
   std::size_t connections() const noexcept { return connections_.size(); }
 
@@ -109,6 +116,7 @@ class ServerThread {
  private:
   const Router& router_;
   const ServerOptions& options_;
+  Limits parser_limits_;
   Listener* listener_ = nullptr;
   bool draining_ = false;
   bool cut_ = false;  // the grace period ends at once

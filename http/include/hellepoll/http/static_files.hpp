@@ -10,6 +10,10 @@
 // to the root, so nothing outside it can be read: not through "..", encoded forms, NUL
 // bytes, nor symlinks that leave the root (403 or 404, logged). The root's name is looked
 // up again at most once a second: a directory or symlink swapped in its place is served.
+//
+// Mounted under a prefix, the whole path names the file, as nginx's `root` does (not its
+// `alias`): `router.get("/static/*", static_files("/srv/www"))` serves /static/app.js
+// from /srv/www/static/app.js.
 #pragma once
 
 #include <string>
