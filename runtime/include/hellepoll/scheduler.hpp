@@ -66,7 +66,9 @@ class Scheduler {
   bool stopping() const noexcept { return stopping_; }
 
   // Runs `fn` on this scheduler's thread soon; callable from any thread, wakes a
-  // scheduler blocked in the kernel.
+  // scheduler blocked in the kernel. Posted when no loop runs, `fn` waits for the next
+  // block_on or run(), and is dropped unrun if the scheduler is destroyed first; posting
+  // to a destroyed scheduler is the caller's use after free.
   void post(std::function<void()> fn);
 
   // Runs `fn(arg)` once at the end of this turn of the loop: after the ready coroutines,
