@@ -58,6 +58,8 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
+namespace {
+
 // A method as requests spell it: a token, case-sensitive (RFC 9110 §9.1), or "*".
 void check_method(std::string_view method) {
   if (method.empty()) throw std::invalid_argument("route method is empty");
@@ -72,10 +74,12 @@ void check_method(std::string_view method) {
                                   upper + "?");
 }
 
-// What a non-regex pattern may be: segments of text, a "{name}" segment (a parameter, the
-// whole segment), and "*" as the whole last one. Anything else (a query, "{x}.json", a
-// "*" in the middle, "{}", a name twice) would never match as it reads, so it is refused.
-// Returns the pattern's shape, parameters' names left out, to find a route added twice.
+// What a non-regex pattern may be: segments of text (a '*' inside one is a literal '*'),
+// "{name}" segments (parameters, each a whole segment, each name once), or a "*" as the
+// whole last segment (a prefix, with no parameters before it: that is not supported).
+// Anything else (a query, "{x}.json", "/a/*/b", "{}", "/u/{id}/*") would not match as it
+// reads, so it is refused. Returns the pattern's shape, parameters' names left out, to
+// find a route added twice.
 std::string check_pattern(std::string_view raw, std::string_view normal) {
   auto bad = [&](std::string_view why) {
     return std::invalid_argument("route pattern " + std::string(raw) + ": " + std::string(why));
@@ -88,26 +92,26 @@ std::string check_pattern(std::string_view raw, std::string_view normal) {
     const std::string_view seg = segs[i];
     shape += '/';
     if (seg == "*") {
-      if (i + 1 != segs.size()) throw bad("'*' may only be the whole last segment");
+      if (i + 1 != segs.size()) throw bad("'*' as a segment may only be the last one");
+      if (!names.empty()) throw bad("{parameters} before a trailing '*' are not supported");
       shape += '*';
       continue;
     }
-    if (seg.find('*') != std::string_view::npos) throw bad("'*' may only be the whole last segment");
     if (seg.find_first_of("{}") == std::string_view::npos) {
       shape += seg;
       continue;
     }
     if (seg.size() < 3 || seg.front() != '{' || seg.back() != '}') throw bad("a {parameter} must be a whole segment");
     const std::string_view name = seg.substr(1, seg.size() - 2);
-    for (char c : name)
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-        throw bad("a parameter's name is letters, digits and '_'");
+    if (name.find_first_of("{}") != std::string_view::npos) throw bad("a {parameter} must be a whole segment");
     if (std::find(names.begin(), names.end(), name) != names.end()) throw bad("parameter {" + std::string(name) + "} twice");
     names.push_back(name);
     shape += "{}";
   }
   return shape;
 }
+
+}  // namespace
 
 Route& Router::insert(std::string_view method, std::string_view pattern, int kind) {
   check_method(method);

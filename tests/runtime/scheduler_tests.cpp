@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -126,29 +127,36 @@ BOOST_DATA_TEST_CASE(a_task_spawned_by_a_destructor_at_shutdown_runs, test::back
     int cleanups_started = 0;
     int cleanups_done = 0;
     int sleep_result = 1;
+    int close_result = 1;
   } st;
   struct Guard {
     State* st;
+    int fd;
     ~Guard() {
-      spawn([](State* st) -> Task<void> {
+      spawn([](State* st, int fd) -> Task<void> {
         ++st->cleanups_started;
         st->sleep_result = co_await sleep_for(1h);  // the scheduler is stopping: at once
+        st->close_result = co_await io::close(fd);  // but a close goes through: no fd leaks
         ++st->cleanups_done;
-      }(st));
+      }(st, fd));
     }
   };
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
   {
     Scheduler s(backend);
     for (int i = 0; i < 3; ++i)
-      s.spawn([](State* st) -> Task<void> {
-        Guard g{st};
+      s.spawn([](State* st, int fd) -> Task<void> {
+        Guard g{st, fd};
         co_await std::suspend_always{};  // never resumed
-      }(&st));
+      }(&st, i == 0 ? fds[0] : -1));
     s.block_on([]() -> Task<void> { co_await yield(); }());
   }
   BOOST_TEST(st.cleanups_started == 3);
   BOOST_TEST(st.cleanups_done == 3);
   BOOST_TEST(st.sleep_result == -ECANCELED);
+  BOOST_TEST(::fcntl(fds[0], F_GETFD) == -1);  // closed by the cleanup
+  ::close(fds[1]);
 }
 
 BOOST_DATA_TEST_CASE(an_exception_in_a_detached_task_is_logged_and_the_loop_goes_on, test::backends, backend) {

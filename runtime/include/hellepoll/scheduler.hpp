@@ -80,7 +80,9 @@ class Scheduler {
   void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
   // Starts an operation. Returns true when it finished at once (result in `result`).
   bool start(Operation& op, int& result) {
-    if (stopping_) [[unlikely]] {
+    // Stopping, every operation fails at once but a close: a descriptor must never leak
+    // (a destructor's asynchronous close during shutdown).
+    if (stopping_ && op.code != OpCode::close) [[unlikely]] {
       result = -125;  // -ECANCELED, spelled out to keep <cerrno> out of this header
       return true;
     }

@@ -6,10 +6,11 @@
 // Among {name} routes that fit one path, the first added wins. No route for the path:
 // 404. A route for the path but not for the method: 405 with an Allow header. A method no
 // route knows: 501. HEAD is served by GET routes.
-// add() throws std::invalid_argument for what could never match as it reads: a method
+// add() throws std::invalid_argument for what would not match as it reads: a method
 // that is not a token or a known one in lower case ("get"), a query in the pattern, a
-// {name} that is not a whole segment or appears twice, "*" other than as the whole last
-// segment, and a method and pattern added twice (parameter names aside).
+// {name} that is not a whole segment or appears twice, a "*" segment other than the
+// last, {name} segments before a trailing "*" (not supported), and a method and pattern
+// added twice (parameter names aside). A '*' inside a segment is a literal '*'.
 #pragma once
 
 #include <functional>
