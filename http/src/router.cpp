@@ -66,12 +66,10 @@ void check_method(std::string_view method) {
   if (method == "*") return;
   for (unsigned char c : method)
     if (!detail::has(c, detail::kTchar)) throw std::invalid_argument("route method is not a token: " + std::string(method));
-  std::string upper(method);
-  for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
   for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
-    if (upper == known && method != known)
+    if (detail::iequals(method, known) && method != known)
       throw std::invalid_argument("methods are case-sensitive: route method " + std::string(method) + " would never match; " +
-                                  upper + "?");
+                                  std::string(known) + "?");
 }
 
 // What a non-regex pattern may be: segments of text (a '*' inside one is a literal '*'),

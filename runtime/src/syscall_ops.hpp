@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 
 #include "hellepoll/detail/sanitizers.hpp"
@@ -71,6 +72,13 @@ int perform_syscall(Operation& op) noexcept;
 bool is_stream_socket(int fd) noexcept;
 
 // True for the operations that act on regular files, which readiness cannot help with.
+// A file offset pread/pwrite would refuse (EINVAL: negative as an off_t). io_uring takes
+// -1 as "the current file position" and would read or write there instead, so the
+// backends refuse such offsets themselves, alike.
+inline bool offset_out_of_range(const Operation& op) noexcept {
+  return (op.code == OpCode::read_at || op.code == OpCode::write_at) && op.offset > static_cast<std::uint64_t>(INT64_MAX);
+}
+
 inline bool is_file_op(OpCode c) noexcept {
   return c == OpCode::read_at || c == OpCode::write_at || c == OpCode::openat || c == OpCode::openat2 ||
          c == OpCode::statx ||

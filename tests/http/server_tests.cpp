@@ -475,21 +475,14 @@ BOOST_DATA_TEST_CASE(a_chunked_body_claims_the_memory_it_holds, backends, backen
     seen = {req.body().size(), thread->body_memory(), ::malloc_usable_size(const_cast<char*>(req.body().data()))};
     co_return Response::text("held");
   });
-  const ServerOptions opts = test_options();  // ServerThread keeps a reference
-  ServerThread st(r, opts);                   // before the scheduler: see ServerThread
-  thread = &st;
-  Scheduler s(backend);
-  auto l = Listener::bind(SocketAddress::loopback_v4(0));
-  BOOST_REQUIRE(l);
-  const SocketAddress at = l->local_address();
   const auto chunked = [](std::size_t total, std::size_t chunk) {
     std::string req = "POST /hold HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (std::size_t sent = 0; sent < total; sent += chunk)
       req += fmt_hex(std::min(chunk, total - sent)) + "\r\n" + std::string(std::min(chunk, total - sent), 'z') + "\r\n";
     return req + "0\r\n\r\n";
   };
-  std::exception_ptr error;
-  s.block_on(serve_and_run(st, *l, [&]() -> Task<void> {
+  with_server(backend, r, test_options(), [&](SocketAddress at, ServerThread& st) -> Task<void> {
+    thread = &st;
     // 33,000 bytes: a doubling buffer ends at 61,440 or 65,536 of them.
     for (const std::size_t chunk : {33000u, 1000u, 100u}) {
       BOOST_TEST_CONTEXT("chunks of " << chunk) {
@@ -507,8 +500,7 @@ BOOST_DATA_TEST_CASE(a_chunked_body_claims_the_memory_it_holds, backends, backen
         BOOST_TEST(thread->body_memory() == 0u);
       }
     }
-  }(), error));
-  if (error) std::rethrow_exception(error);
+  });
 }
 
 // The client keeps uploading after the refusal: the server must read and discard (not

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -282,8 +283,8 @@ inline http::ServerOptions test_options() {
 }
 
 // Runs a ServerThread for `router` on a loopback port and `client(address)` (a callable
-// returning Task<void>) next to it on one scheduler of `backend`; rethrows what the
-// client threw.
+// returning Task<void>; or `client(address, server_thread)`, to look at the thread's
+// state) next to it on one scheduler of `backend`; rethrows what the client threw.
 template <typename F>
 void with_server(BackendKind backend, const http::Router& router, const http::ServerOptions& opts, F&& client) {
   http::ServerThread st(router, opts);  // before the scheduler: see ServerThread
@@ -292,7 +293,10 @@ void with_server(BackendKind backend, const http::Router& router, const http::Se
   BOOST_REQUIRE_MESSAGE(l, "bind: " << l.error().message());
   const SocketAddress at = l->local_address();
   std::exception_ptr error;
-  s.block_on(serve_and_run(st, *l, client(at), error));
+  if constexpr (std::is_invocable_v<F&, SocketAddress, http::ServerThread&>)
+    s.block_on(serve_and_run(st, *l, client(at, st), error));
+  else
+    s.block_on(serve_and_run(st, *l, client(at), error));
   if (error) std::rethrow_exception(error);
 }
 

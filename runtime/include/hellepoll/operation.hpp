@@ -53,12 +53,4 @@ struct Operation {
   Operation* next = nullptr;  // intrusive link for backend queues
 };
 
-// A file offset pread/pwrite would refuse (EINVAL: negative as an off_t). io_uring takes
-// -1 as "the current file position" and would read or write there instead, so the
-// backends refuse such offsets themselves, alike.
-inline bool offset_out_of_range(const Operation& op) noexcept {
-  return (op.code == OpCode::read_at || op.code == OpCode::write_at || op.code == OpCode::send_file) &&
-         op.offset > static_cast<std::uint64_t>(INT64_MAX);
-}
-
 }  // namespace hellepoll
