@@ -1,6 +1,7 @@
 #include "access_log.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <ctime>
+#include <mutex>
 #include <string>
 
 #include "hellepoll/scheduler.hpp"
@@ -34,12 +36,19 @@ class NonBlocking {
       if (own >= 0) fd_ = own;
     }
   }
-  // False only when there was no room. A line over PIPE_BUF (4 KiB) may go out in part
-  // when the pipe is nearly full; the rest is lost with it.
-  bool write(std::string_view s) noexcept {
+  // The bytes taken: 0 when there was no room, all of them when the output is gone (a
+  // closed stdout: nothing to tell). A pipe takes a write of up to PIPE_BUF whole or not at
+  // all; a longer one, or one to a TCP socket, may be taken in part.
+  std::size_t write(std::string_view s) noexcept {
     const ssize_t n = socket_ ? ::send(fd_, s.data(), s.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
                               : ::write(fd_, s.data(), s.size());
-    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);  // a closed stdout: nothing to tell
+    if (n >= 0) return static_cast<std::size_t>(n);
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : s.size();
+  }
+  // Waits up to `ms` for room (at exit, for the rest of a line cut short).
+  bool wait_for_room(int ms) const noexcept {
+    pollfd p{fd_, POLLOUT, 0};
+    return ::poll(&p, 1, ms) > 0;
   }
 
  private:
@@ -47,11 +56,45 @@ class NonBlocking {
   bool socket_ = false;
 };
 
-// Lines that find no room are dropped and counted; stderr says so at most every 10 s.
+// What the threads' lines go through, one write at a time. Lines that find no room are
+// dropped whole and counted (stderr says so at most every 10 s); a write taken in part
+// leaves the rest of its last line, which goes out before anything else so that no line
+// is ever cut or glued to another. That rest waits for the next write of any thread (an
+// idle server sends it with its next request's line) or for the exit.
 class Output {
  public:
   void write(std::string_view lines, std::size_t count) noexcept {
-    if (out_.write(lines)) return;
+    const std::lock_guard lock(mutex_);
+    if (!rest_.empty()) {
+      rest_.erase(0, out_.write(rest_));
+      if (!rest_.empty()) {  // still no room: the new lines queue behind it, within bounds
+        if (rest_.size() + lines.size() > kMaxRest) return dropped(count);
+        try {
+          rest_.append(lines);
+        } catch (...) {
+          dropped(count);
+        }
+        return;
+      }
+    }
+    const std::size_t n = out_.write(lines);
+    if (n == lines.size()) return;
+    if (n == 0) return dropped(count);
+    try {
+      rest_.assign(lines.substr(n));
+    } catch (...) {  // out of memory: end the cut line, so the next one starts a line of its own
+      (void)out_.write("\n");
+    }
+  }
+  ~Output() {  // the exit: give the rest of a cut line a moment to go
+    for (int tries = 0; !rest_.empty() && tries < 10 && out_.wait_for_room(100); ++tries)
+      rest_.erase(0, out_.write(rest_));
+  }
+
+ private:
+  static constexpr std::size_t kMaxRest = 64 * 1024;
+
+  void dropped(std::size_t count) noexcept {
     const auto total = dropped_.fetch_add(count, std::memory_order_relaxed) + count;
     const std::time_t now = std::time(nullptr);
     std::time_t last = last_told_.load(std::memory_order_relaxed);
@@ -64,9 +107,10 @@ class Output {
     }
   }
 
- private:
   NonBlocking out_{STDOUT_FILENO};
   NonBlocking err_{STDERR_FILENO};
+  std::mutex mutex_;
+  std::string rest_;  // of a line cut short: what goes first
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::time_t> last_told_{0};
 };
@@ -79,7 +123,8 @@ Output& output() {
 // A thread's lines of this turn of its loop, written at the turn's end in one write(2):
 // a write per request cost as much as a keep-alive request's whole user-space work. No
 // write holds more than PIPE_BUF bytes of lines (one longer line alone), so a pipe takes
-// each whole or not at all and lines of several threads never interleave.
+// each whole or not at all, and a pipe shared with another writer (`2>&1`) never gets
+// our lines and theirs mixed.
 thread_local bool pending_gone = false;  // trivially destructible: readable at any exit
 struct Pending {
   std::string lines;
