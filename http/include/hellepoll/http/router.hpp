@@ -2,7 +2,9 @@
 //   "/about"          exact
 //   "/users/{id}"     {name} segments (the value is available as req.param("id"))
 //   "/static/*"       prefix (stem): the longest matching prefix wins
-//   Router::regex(...) a std::regex over the whole path, as the last resort
+//   add_regex(...)    a std::regex (ECMAScript) over the whole path, as the last resort;
+//                     matched in linear time without recursing per byte, so no path can
+//                     exhaust the stack; back-references are refused (std::regex_error)
 // Among {name} routes that fit one path, the first added wins. No route for the path:
 // 404. A route for the path but not for the method: 405 with an Allow header. A method no
 // route knows: 501. HEAD is served by GET routes.
