@@ -141,6 +141,20 @@ Response open_error(int err, std::string_view path) {
     return Response::error(404, "no such file");
   }
   if (err == -EACCES || err == -EPERM) return Response::error(403, "permission denied");
+  if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+    // Out of descriptors (or kernel memory) for now: the file is fine and a retry may well
+    // be served, so 503 with Retry-After rather than nginx's 500. Told at most once a
+    // minute: under the load that causes it, a line per request would flood the log.
+    static std::atomic<std::time_t> last_told{0};
+    const std::time_t now = std::time(nullptr);
+    std::time_t last = last_told.load(std::memory_order_relaxed);
+    const bool tell = now - last >= 60 && last_told.compare_exchange_strong(last, now, std::memory_order_relaxed);
+    log(tell ? LogLevel::warn : LogLevel::debug, "static: cannot open {}: {} (503 until descriptors free up)", path,
+        std::error_code(-err, std::system_category()).message());
+    Response r = Response::error(503, "the server is out of file descriptors; try again");
+    r.header("Retry-After", "1");
+    return r;
+  }
   // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
   // not a file to serve.
   if (err == -ENXIO) return Response::error(403, "not a regular file");

@@ -1,16 +1,19 @@
-// Descriptor exhaustion, end to end on both backends: the hello server's RLIMIT_NOFILE is
-// lowered (prlimit) until accept fails with EMFILE. The server must say so once, back off
-// without spinning, keep serving the connections it has, and accept again once
-// descriptors free up. The waiting client is in the listen backlog meanwhile.
+// Descriptor exhaustion, end to end on both backends: the server's RLIMIT_NOFILE is
+// lowered (prlimit) until accept, or a file's open, fails with EMFILE. The server must say
+// so once, back off without spinning (a file: answer 503), keep serving the connections it
+// has, and accept (open) again once descriptors free up. A client accept cannot take waits
+// in the listen backlog meanwhile.
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "http/support_client.hpp"
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hellepoll;
 using namespace hellepoll::test;
@@ -19,6 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kHello = HELLEPOLL_BINARY_DIR "/examples/hello";
+const std::string kServe = HELLEPOLL_BINARY_DIR "/examples/hellepoll";
 const std::string kRequest = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
@@ -70,6 +74,42 @@ BOOST_DATA_TEST_CASE(emfile_logs_once_backs_off_and_resumes, backends, backend) 
   BOOST_TEST(occurrences(err, "backing off") == 1u, err);
   BOOST_TEST(occurrences(err, "Too many open files") == 1u, err);
   ::unlink(log.c_str());
+}
+
+// A file server whose connections hold every descriptor but one: the connection that
+// takes the last one cannot open a file for its request. That is 503 with Retry-After
+// (the file is fine, a retry may be served; nginx answers 500), said in the log once, not
+// once per request, and the same connection is served once a descriptor frees up.
+BOOST_DATA_TEST_CASE(a_file_that_cannot_be_opened_for_want_of_descriptors_is_503, backends, backend) {
+  TempDir dir;
+  std::ofstream(dir.path / "a.txt") << "a file";
+  const std::string log = (dir.path / "stderr").string();
+  ServerProcess server(kServe, backend, {"serve", dir.path.string()}, {.stderr_file = log, .nofile_limit = 32});
+  const Descriptors before = descriptors(server.pid());
+  BOOST_REQUIRE(before.highest < 32);
+  const std::string get = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::unique_ptr<SyncClient>> held;
+  for (int i = 0; i < 32 - before.open - 1; ++i) {
+    held.push_back(std::make_unique<SyncClient>(server.port()));
+    BOOST_REQUIRE(held.back()->send(get));
+    BOOST_REQUIRE_EQUAL(held.back()->read_response().status, 200);
+  }
+  SyncClient last(server.port());  // accepted into the last descriptor
+  for (int i = 0; i < 2; ++i) {
+    BOOST_REQUIRE(last.send(get));
+    const RawResponse r = last.read_response();
+    BOOST_TEST(r.status == 503);
+    BOOST_TEST(r.header("Retry-After") == "1");
+    BOOST_TEST(r.body.find("out of file descriptors") != std::string::npos, r.body);
+  }
+  held.pop_back();
+  std::this_thread::sleep_for(100ms);  // the server sees the close and frees its descriptor
+  BOOST_REQUIRE(last.send(get));
+  const RawResponse again = last.read_response();
+  BOOST_TEST(again.status == 200);
+  BOOST_TEST(again.body == "a file");
+  BOOST_TEST(server.stop() == 0);
+  BOOST_TEST(occurrences(slurp(log), "503 until descriptors free up") == 1u, slurp(log));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
