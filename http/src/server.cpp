@@ -11,8 +11,10 @@
 #include <latch>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "hellepoll/log.hpp"
 #include "hellepoll/scheduler.hpp"
@@ -101,9 +103,40 @@ struct Server::Shared {
   bool ran = false;
 };
 
+namespace {
+
+// Refuses settings no server can run with, here rather than as odd behaviour later: a
+// zero limit answers every request 414 or 431, a zero timeout (but write_timeout's, which
+// means none) 408s a request or cuts a connection whenever its bytes are not already
+// there, a negative one does so always. Each rule is written at its field.
+void validate(const ServerOptions& o) {
+  const auto refuse = [](const std::string& rule) { throw std::invalid_argument("ServerOptions::" + rule); };
+  if (o.threads == 0) refuse("threads must be at least 1");
+  const Limits& l = o.limits;
+  if (l.max_request_line == 0) refuse("limits.max_request_line must be at least 1");
+  if (l.max_headers == 0) refuse("limits.max_headers must be at least 1 (HTTP/1.1 requires Host)");
+  // The head includes its request line: a smaller head limit answers 431 where 414 was set.
+  if (l.max_header_bytes < l.max_request_line)
+    refuse("limits.max_header_bytes (" + std::to_string(l.max_header_bytes) +
+           ") must be at least limits.max_request_line (" + std::to_string(l.max_request_line) + ")");
+  if (l.max_trailer_bytes < 2)
+    refuse("limits.max_trailer_bytes must be at least 2 (it counts a chunked body's final CRLF)");
+  const std::pair<const char*, Duration> positive[] = {
+      {"idle_timeout", o.idle_timeout}, {"header_timeout", o.header_timeout}, {"body_timeout", o.body_timeout}};
+  for (const auto& [name, d] : positive)
+    if (d <= Duration::zero())
+      refuse(std::string(name) + " must be positive (zero is not \"no limit\" here: Duration::max() is)");
+  const std::pair<const char*, Duration> not_negative[] = {
+      {"idle_release_after", o.idle_release_after}, {"write_timeout", o.write_timeout}, {"grace_period", o.grace_period}};
+  for (const auto& [name, d] : not_negative)
+    if (d < Duration::zero()) refuse(std::string(name) + " must not be negative");
+}
+
+}  // namespace
+
 Server::Server(Router router, ServerOptions options)
     : router_(std::move(router)), options_(std::move(options)), shared_(std::make_unique<Shared>()) {
-  if (options_.threads == 0) options_.threads = 1;
+  validate(options_);
 }
 
 Server::~Server() = default;

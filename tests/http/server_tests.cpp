@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -1267,6 +1268,60 @@ BOOST_DATA_TEST_CASE(status_lines_in_and_outside_the_table, backends, backend) {
   BOOST_CHECK_THROW(Response::text("x").status(100), std::invalid_argument);
   BOOST_CHECK_THROW(Response(1000), std::invalid_argument);
   BOOST_CHECK_THROW(Response::error(102), std::invalid_argument);
+}
+
+// Server refuses, naming the field and its rule, the settings no server can run with: they
+// were taken silently and then answered every request 414 or 431, 408'd or cut whatever
+// was not already there, or (threads = 0) quietly ran one thread. Every setting documented
+// to mean something is still taken. Nothing is bound or run: no backend is involved.
+BOOST_AUTO_TEST_CASE(server_refuses_options_no_server_can_run_with) {
+  const auto verdict = [](const std::function<void(ServerOptions&)>& set) -> std::string {
+    ServerOptions o;
+    set(o);
+    try {
+      Server s(Router{}, o);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "taken";
+  };
+  const std::pair<std::function<void(ServerOptions&)>, std::string> refused[] = {
+      {[](ServerOptions& o) { o.threads = 0; }, "ServerOptions::threads must be at least 1"},
+      {[](ServerOptions& o) { o.limits.max_request_line = 0; }, "ServerOptions::limits.max_request_line must be at least 1"},
+      {[](ServerOptions& o) { o.limits.max_headers = 0; },
+       "ServerOptions::limits.max_headers must be at least 1 (HTTP/1.1 requires Host)"},
+      {[](ServerOptions& o) { o.limits.max_header_bytes = 0; },
+       "ServerOptions::limits.max_header_bytes (0) must be at least limits.max_request_line (8192)"},
+      {[](ServerOptions& o) { o.limits.max_header_bytes = 8191; },
+       "ServerOptions::limits.max_header_bytes (8191) must be at least limits.max_request_line (8192)"},
+      {[](ServerOptions& o) { o.limits.max_trailer_bytes = 1; },
+       "ServerOptions::limits.max_trailer_bytes must be at least 2 (it counts a chunked body's final CRLF)"},
+      {[](ServerOptions& o) { o.idle_timeout = {}; },
+       "ServerOptions::idle_timeout must be positive (zero is not \"no limit\" here: Duration::max() is)"},
+      {[](ServerOptions& o) { o.header_timeout = {}; },
+       "ServerOptions::header_timeout must be positive (zero is not \"no limit\" here: Duration::max() is)"},
+      {[](ServerOptions& o) { o.body_timeout = -1s; },
+       "ServerOptions::body_timeout must be positive (zero is not \"no limit\" here: Duration::max() is)"},
+      {[](ServerOptions& o) { o.idle_release_after = -1ms; }, "ServerOptions::idle_release_after must not be negative"},
+      {[](ServerOptions& o) { o.write_timeout = -1s; }, "ServerOptions::write_timeout must not be negative"},
+      {[](ServerOptions& o) { o.grace_period = -1s; }, "ServerOptions::grace_period must not be negative"},
+  };
+  for (const auto& [set, message] : refused) BOOST_TEST(verdict(set) == message);
+
+  const std::function<void(ServerOptions&)> taken[] = {
+      [](ServerOptions&) {},
+      [](ServerOptions& o) { o.write_timeout = {}; },       // no limit (connection.cpp)
+      [](ServerOptions& o) { o.idle_release_after = {}; },  // give buffers back at once
+      [](ServerOptions& o) { o.grace_period = {}; },        // cut at once
+      [](ServerOptions& o) { o.idle_timeout = o.header_timeout = o.body_timeout = o.write_timeout = Duration::max(); },
+      [](ServerOptions& o) { o.limits.max_body = 0; },       // no bodies: 413
+      [](ServerOptions& o) { o.limits.max_chunk_ext = 0; },  // no chunk extensions: 400
+      [](ServerOptions& o) { o.limits.max_trailer_bytes = 2; },
+      [](ServerOptions& o) { o.limits.max_request_line = o.limits.max_header_bytes = 1; },
+      // A budget below the body limit refuses only the bodies over it (tested above).
+      [](ServerOptions& o) { o.max_body_memory_per_thread = 0; },
+  };
+  for (const auto& set : taken) BOOST_TEST(verdict(set) == "taken");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

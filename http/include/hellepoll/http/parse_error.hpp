@@ -11,18 +11,21 @@
 namespace hellepoll::http {
 
 // Every limit counts bytes as they arrive on the wire. The parser copies these at
-// construction, so a Limits passed in may be a temporary.
+// construction, so a Limits passed in may be a temporary. http::Server refuses the values
+// that would refuse every request (the "at least" rules); the parser takes any.
 struct Limits {
-  std::size_t max_request_line = 8192;    // request-line without its CRLF; over it: 414/400
-  std::size_t max_header_bytes = 65536;   // whole head, leading empty lines to final CRLF: 431
-  std::size_t max_headers = 100;          // field lines in the head: 431
+  std::size_t max_request_line = 8192;    // request-line without its CRLF; over it: 414/400. At least 1
+  // Whole head, leading empty lines to final CRLF: 431. At least max_request_line (the head
+  // holds the request line).
+  std::size_t max_header_bytes = 65536;
+  std::size_t max_headers = 100;          // field lines in the head: 431. At least 1 (Host)
   std::uint64_t max_body = 1024 * 1024;   // Content-Length, or sum of chunk sizes: 413
   // Chunk extensions carry nothing we use. Counted over all chunk-size lines of a body,
   // which may carry this many more extension bytes than data bytes: a signature on every
   // 64 KiB chunk passes, while 1-byte chunks cannot each bring kilobytes of them (RFC 9112
   // §7.1.1; Node's CVE-2024-22019).
   std::size_t max_chunk_ext = 4096;       // extension bytes in one body beyond its size: 400
-  std::size_t max_trailer_bytes = 8192;   // trailer section incl. its final CRLF: 431
+  std::size_t max_trailer_bytes = 8192;   // trailer section incl. its final CRLF: 431. At least 2
 };
 
 // Why a request was refused. `message` always points at a static string literal, so it

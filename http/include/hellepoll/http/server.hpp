@@ -28,24 +28,32 @@
 
 namespace hellepoll::http {
 
+// Server's constructor refuses, with std::invalid_argument naming the field and its rule,
+// a setting no server can run with; each rule is written at its field (and at Limits').
 struct ServerOptions {
   SocketAddress address = SocketAddress::loopback_v4(8080);
-  unsigned threads = 1;
+  unsigned threads = 1;  // at least 1
   BackendKind backend = BackendKind::auto_detect;
   BackendOptions backend_options{};
   Limits limits{};
-  // A kept-alive connection with no request in progress is closed after this.
+  // Timeouts: Duration::max() is none, a negative one is refused, and so is zero where it
+  // says "positive": there zero would cut whatever had not arrived in the same turn of
+  // the loop (write_timeout's zero means none instead).
+  //
+  // A kept-alive connection with no request in progress is closed after this. Positive.
   Duration idle_timeout = std::chrono::seconds(60);
   // A connection idle this long gives back its buffers and waits for readability alone
   // (cheap idle connections); the next request then pays one extra readiness wait.
+  // Zero: at once.
   Duration idle_release_after = std::chrono::seconds(1);
-  // From the first byte of a request to the end of its head (slowloris): 408.
+  // From the first byte of a request to the end of its head (slowloris): 408. Positive.
   Duration header_timeout = std::chrono::seconds(30);
-  // Between two reads of a request body: 408.
+  // Between two reads of a request body: 408. Positive.
   Duration body_timeout = std::chrono::seconds(30);
-  // For any one write of a response to make progress.
+  // For any one write of a response to make progress. Zero: no limit.
   Duration write_timeout = std::chrono::seconds(30);
   // After SIGTERM, how long in-flight requests get before their connections are cut.
+  // Zero: cut at once.
   Duration grace_period = std::chrono::seconds(10);
   bool access_log = true;  // Common Log Format on stdout
   // Started as root: once the port is bound, serve as this user (its uid, group and
@@ -55,7 +63,9 @@ struct ServerOptions {
   // Request bodies are held in memory whole until their handler returns. This bounds the
   // bytes of bodies one server thread holds at once: a request whose body would pass it
   // gets 503 with Retry-After (before any of it is read when Content-Length declares it),
-  // so a crowd of uploaders cannot run the process out of memory.
+  // so a crowd of uploaders cannot run the process out of memory. It may be smaller than
+  // limits.max_body (a route's max_body): a body larger than the whole budget then gets
+  // that 503 every time, and one that fits is served.
   std::uint64_t max_body_memory_per_thread = std::uint64_t{256} << 20;
 };
 
