@@ -22,7 +22,10 @@
 namespace hellepoll {
 
 // The operation state and the awaiter in one object, living in the awaiting frame.
-class OpAwaitable : protected Operation, private TimerNode {
+// Nothing starts until it is awaited, so `io::close(fd);` without co_await would do
+// nothing at all: [[nodiscard]] on this and on each awaitable below (the attribute is
+// not inherited) makes that a warning, an error under -Werror.
+class [[nodiscard]] OpAwaitable : protected Operation, private TimerNode {
  public:
   OpAwaitable(OpCode op_code, int op_fd, Deadline deadline = {}) noexcept : deadline_(deadline) {
     code = op_code;
@@ -128,7 +131,7 @@ class OpAwaitable : protected Operation, private TimerNode {
 class ReusableOp : private OpAwaitable {
  public:
   // What co_await sees: a reference to the operation (the object itself stays put).
-  struct Awaiter {
+  struct [[nodiscard]] Awaiter {
     ReusableOp& op;
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) { return op.OpAwaitable::await_suspend(h); }
@@ -161,7 +164,7 @@ namespace io {
 
 inline OpAwaitable nop() { return OpAwaitable(OpCode::nop, -1); }
 
-struct AcceptOp : OpAwaitable {
+struct [[nodiscard]] AcceptOp : OpAwaitable {
   AcceptOp(int listen_fd, sockaddr* addr, socklen_t* addrlen, Deadline d) : OpAwaitable(OpCode::accept, listen_fd, d) {
     op().ptr = addr;
     op().ptr2 = addrlen;
@@ -171,7 +174,7 @@ inline AcceptOp accept(int listen_fd, sockaddr* addr = nullptr, socklen_t* addrl
   return AcceptOp(listen_fd, addr, addrlen, d);
 }
 
-struct ConnectOp : OpAwaitable {
+struct [[nodiscard]] ConnectOp : OpAwaitable {
   ConnectOp(int fd, const sockaddr* addr, socklen_t len, Deadline d) : OpAwaitable(OpCode::connect, fd, d) {
     op().ptr = const_cast<sockaddr*>(addr);
     op().len = len;
@@ -181,7 +184,7 @@ inline ConnectOp connect(int fd, const sockaddr* addr, socklen_t len, Deadline d
   return ConnectOp(fd, addr, len, d);
 }
 
-struct BufferOp : OpAwaitable {
+struct [[nodiscard]] BufferOp : OpAwaitable {
   BufferOp(OpCode c, int fd, const void* buf, std::size_t len, std::uint32_t flags, std::uint64_t offset, Deadline d)
       : OpAwaitable(c, fd, d) {
     op().ptr = const_cast<void*>(buf);
@@ -206,7 +209,7 @@ inline BufferOp write_at(int fd, const void* buf, std::size_t len, std::uint64_t
 }
 
 // sendmsg with a gather list: one system call (or SQE) for a whole response.
-struct SendmsgOp : OpAwaitable {
+struct [[nodiscard]] SendmsgOp : OpAwaitable {
   SendmsgOp(int fd, const iovec* iov, std::size_t iovcnt, int flags, Deadline d) : OpAwaitable(OpCode::sendmsg, fd, d) {
     msg_.msg_iov = const_cast<iovec*>(iov);
     msg_.msg_iovlen = iovcnt;
@@ -239,7 +242,7 @@ inline BufferOp send_file(int fd, int file_fd, std::uint64_t offset, std::size_t
 // without holding a buffer.
 inline OpAwaitable poll_read(int fd, Deadline d = {}) { return OpAwaitable(OpCode::poll_read, fd, d); }
 
-struct FdOp : OpAwaitable {
+struct [[nodiscard]] FdOp : OpAwaitable {
   FdOp(OpCode c, int fd, std::uint32_t flags) : OpAwaitable(c, fd) { op().flags = flags; }
 };
 inline FdOp shutdown(int fd, int how) { return FdOp(OpCode::shutdown, fd, static_cast<std::uint32_t>(how)); }
@@ -260,7 +263,7 @@ inline std::uint64_t submission_epoch() noexcept {
 }
 inline FdOp fsync(int fd, bool data_only = false) { return FdOp(OpCode::fsync, fd, data_only ? 1u : 0u); }
 
-struct PathOp : OpAwaitable {
+struct [[nodiscard]] PathOp : OpAwaitable {
   PathOp(OpCode c, int dirfd, const char* path, std::uint32_t flags, std::uint64_t len, void* out)
       : OpAwaitable(c, dirfd) {
     op().ptr = const_cast<char*>(path);

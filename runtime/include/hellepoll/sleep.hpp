@@ -13,7 +13,10 @@
 
 namespace hellepoll {
 
-class SleepAwaitable : private TimerNode {
+// A sleep starts only when awaited: `sleep_for(10ms);` without co_await returns at once
+// having waited for nothing. [[nodiscard]] here and on the two awaitables below (the
+// attribute is not inherited) makes that a warning, an error under -Werror.
+class [[nodiscard]] SleepAwaitable : private TimerNode {
  public:
   explicit SleepAwaitable(TimePoint until) noexcept : until_(until) {}
   SleepAwaitable(const SleepAwaitable&) = delete;
@@ -59,7 +62,7 @@ class SleepAwaitable : private TimerNode {
 
 // A sleep that a std::stop_source can cut short. request_stop() must be called on the
 // scheduler's thread (post it from elsewhere): timers are not shared between threads.
-class CancellableSleep : public SleepAwaitable {
+class [[nodiscard]] CancellableSleep : public SleepAwaitable {
  public:
   CancellableSleep(TimePoint until, std::stop_token token) noexcept
       : SleepAwaitable(until), token_(std::move(token)) {}
@@ -92,7 +95,7 @@ inline CancellableSleep sleep_for(Duration d, std::stop_token token) noexcept {
 }
 
 // Lets every other ready coroutine run before this one continues.
-struct YieldAwaitable {
+struct [[nodiscard]] YieldAwaitable {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) { Scheduler::current().schedule(h); }
   void await_resume() const noexcept {}

@@ -41,7 +41,8 @@ class Listener {
 
   static Result<Listener> bind(const SocketAddress& at, const ListenOptions& options = {});
 
-  class AcceptAwaitable : private TimerNode {
+  // [[nodiscard]]: `listener.accept();` without co_await accepts nothing.
+  class [[nodiscard]] AcceptAwaitable : private TimerNode {
    public:
     AcceptAwaitable(detail::AcceptState* state, Deadline d) noexcept : state_(state), deadline_(d) {}
     AcceptAwaitable(const AcceptAwaitable&) = delete;

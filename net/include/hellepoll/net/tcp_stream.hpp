@@ -21,9 +21,10 @@
 namespace hellepoll {
 
 namespace detail {
-// An I/O awaitable whose int result becomes Result<size_t>.
+// An I/O awaitable whose int result becomes Result<size_t>. [[nodiscard]] as the Op it
+// wraps (not inherited): `stream.send(...);` without co_await sends nothing.
 template <typename Op>
-struct SizeResult : Op {
+struct [[nodiscard]] SizeResult : Op {
   using Op::Op;
   Result<std::size_t> await_resume() const noexcept {
     int r = Op::await_resume();
