@@ -67,6 +67,23 @@ BOOST_AUTO_TEST_CASE(patterns_are_routed_in_normal_form) {
     BOOST_CHECK_THROW(r.get(bad, answer("x")), std::invalid_argument);
 }
 
+// Request::param promises that an empty value means the route has no such parameter: a
+// {parameter} never matches an empty segment, so "/users/" and "/users//posts" are not
+// routed to a handler that would read an empty id.
+BOOST_AUTO_TEST_CASE(a_parameter_never_matches_an_empty_segment) {
+  Router r;
+  r.get("/users/{id}", answer("user"));
+  r.get("/users/{id}/posts", answer("posts"));
+  r.get("/{a}/{b}", answer("pair"));
+  for (std::string_view miss : {"/users/", "/users//posts", "//x", "/x/", "/"})
+    BOOST_TEST(routed(r, "GET", miss) == "<404>", miss);
+  std::vector<std::pair<std::string, std::string>> params;
+  BOOST_REQUIRE(r.match("GET", "/users/%41/posts", params).route);
+  BOOST_TEST(params.size() == 1u);
+  BOOST_TEST(params[0].first == "id");
+  BOOST_TEST(params[0].second == "A");
+}
+
 BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {
   Router r;
   r.post("/x", answer("post"));

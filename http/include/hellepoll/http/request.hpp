@@ -38,7 +38,10 @@ class Request {
     return head_->find_list(name, joined);
   }
 
-  // A {name} segment of the route that matched, percent-decoded; empty if absent.
+  // A {name} segment of the route that matched, percent-decoded; empty if the route has
+  // no {name}. Never empty otherwise: a {parameter} matches only a non-empty segment
+  // ("/users/" does not reach "/users/{id}"), and no escape decodes to nothing, so empty
+  // and absent need no telling apart.
   std::string_view param(std::string_view name) const noexcept {
     for (const auto& [k, v] : params_)
       if (k == name) return v;
