@@ -261,9 +261,9 @@ BOOST_DATA_TEST_CASE(operations_after_stop_fail_at_once_with_ecanceled, test::ba
   BOOST_TEST(slept == -ECANCELED);
 }
 
-BOOST_AUTO_TEST_CASE(only_one_scheduler_per_thread) {
-  Scheduler a(BackendKind::epoll);
-  BOOST_CHECK_THROW(Scheduler b(BackendKind::epoll), std::logic_error);
+BOOST_DATA_TEST_CASE(only_one_scheduler_per_thread, test::backends, backend) {
+  Scheduler a(backend);
+  BOOST_CHECK_THROW(Scheduler b(backend), std::logic_error);
   BOOST_TEST(&Scheduler::current() == &a);
 }
 
