@@ -8,6 +8,7 @@
 #include "hellepoll/task.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
+#include "support/env.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -104,9 +105,13 @@ BOOST_DATA_TEST_CASE(sync_wait_uses_the_current_scheduler, test::backends, backe
   BOOST_TEST(sync_wait(top(1)) == 4);
 }
 
-BOOST_AUTO_TEST_CASE(sync_wait_without_a_scheduler_makes_one) {
+// The scheduler it makes takes its backend from HELLEPOLL_BACKEND: set to each in turn.
+BOOST_DATA_TEST_CASE(sync_wait_without_a_scheduler_makes_one, test::backends, backend) {
+  test::EnvVar env("HELLEPOLL_BACKEND", std::string(to_string(backend)).c_str());
   BOOST_TEST(Scheduler::current_or_null() == nullptr);
   BOOST_TEST(sync_wait(top(2)) == 6);
+  const BackendKind used = sync_wait([]() -> Task<BackendKind> { co_return Scheduler::current().backend().kind(); }());
+  BOOST_TEST(used == backend);
   BOOST_TEST(Scheduler::current_or_null() == nullptr);
 }
 
