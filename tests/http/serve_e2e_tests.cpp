@@ -345,6 +345,7 @@ BOOST_DATA_TEST_CASE(user_flag_gives_up_root_once_the_port_is_bound, test::backe
 
   if (::geteuid() != 0) {
     // Not root: there is nothing to give up. Told, and the server runs as it is.
+    BOOST_TEST_MESSAGE("not root: only the refusal of --user is checked here; giving up root is not tested");
     ServerProcess server(binary, backend, args, ProcessOptions{err});
     SyncClient c(server.port());
     BOOST_REQUIRE(c.send("GET /open.txt HTTP/1.1\r\nHost: a\r\n\r\n"));
