@@ -303,6 +303,9 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   if (head.body == BodyKind::None || (head.body == BodyKind::Length && head.content_length == 0))
     co_return Outcome::keep_going;
 
+  // A body larger than the thread's whole budget for bodies could never be held: that is
+  // 413, not a 503 whose Retry-After invites retries that cannot succeed.
+  limit = std::min(limit, opts_.max_body_memory_per_thread);
   if (head.body == BodyKind::Length && head.content_length > limit)
     co_return co_await respond_error(413, "request body larger than the limit");
   if (head.body == BodyKind::Length && !claim_body_memory(head.content_length))

@@ -427,6 +427,34 @@ BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends,
   });
 }
 
+// A body larger than the whole budget could never be held, however long its client waits:
+// 413 (declared or chunked), not the 503 that says "try again"; one that fits is served.
+BOOST_DATA_TEST_CASE(a_body_larger_than_the_whole_body_budget_is_413, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.limits.max_body = 1 << 20;
+  opts.max_body_memory_per_thread = 100000;
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    const std::string big(150000, 'a');
+    const std::vector<std::string> refused = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt_hex(big.size()) + "\r\n" +
+            big + "\r\n0\r\n\r\n"};
+    for (const std::string& req : refused) {
+      Client c = co_await Client::connect(at);
+      co_await c.send(req);
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == 413);
+      BOOST_TEST(resp.header("Retry-After") == "<absent>");
+    }
+    Client c = co_await Client::connect(at);
+    co_await c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n" + std::string(90000, 'b'));
+    RawResponse fits = co_await c.read_response();
+    BOOST_TEST(fits.status == 200);
+    BOOST_TEST(fits.body.size() == 90000u);
+  });
+}
+
 // A chunked upload refused midway gives its claim on the body memory back with its 503,
 // not when its connection ends: its client may keep the socket open (the server lingers
 // up to 2 s reading what it still sends), and an upload that fits meanwhile must be served.

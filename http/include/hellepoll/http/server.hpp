@@ -64,8 +64,8 @@ struct ServerOptions {
   // bytes of bodies one server thread holds at once: a request whose body would pass it
   // gets 503 with Retry-After (before any of it is read when Content-Length declares it),
   // so a crowd of uploaders cannot run the process out of memory. It may be smaller than
-  // limits.max_body (a route's max_body): a body larger than the whole budget then gets
-  // that 503 every time, and one that fits is served.
+  // limits.max_body (a route's max_body): a body larger than the whole budget, which no
+  // wait could make room for, then gets 413, and one that fits is served.
   std::uint64_t max_body_memory_per_thread = std::uint64_t{256} << 20;
 };
 
