@@ -89,6 +89,13 @@ std::string fmt_hex(std::size_t n) {
   return buf;
 }
 
+// One body as two POSTs to /echo: with Content-Length, and chunked in one chunk.
+std::vector<std::string> declared_and_chunked(const std::string& body) {
+  return {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt_hex(body.size()) + "\r\n" +
+              body + "\r\n0\r\n\r\n"};
+}
+
 std::string get(std::string_view path, std::string_view extra = {}) {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
 }
@@ -390,11 +397,7 @@ BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends,
     co_await holder.send(post(big.size()) + big.substr(0, 1000));
     co_await sleep_for(50ms);  // the server reads that head and claims its 80,000 bytes
 
-    const std::vector<std::string> refused = {
-        post(small.size()) + small,
-        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt_hex(small.size()) + "\r\n" +
-            small + "\r\n0\r\n\r\n"};
-    for (const std::string& req : refused) {
+    for (const std::string& req : declared_and_chunked(small)) {
       Client c = co_await Client::connect(at);
       co_await c.send(req);
       RawResponse resp = co_await c.read_response();
@@ -435,12 +438,7 @@ BOOST_DATA_TEST_CASE(a_body_larger_than_the_whole_body_budget_is_413, backends, 
   opts.limits.max_body = 1 << 20;
   opts.max_body_memory_per_thread = 100000;
   with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
-    const std::string big(150000, 'a');
-    const std::vector<std::string> refused = {
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big,
-        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt_hex(big.size()) + "\r\n" +
-            big + "\r\n0\r\n\r\n"};
-    for (const std::string& req : refused) {
+    for (const std::string& req : declared_and_chunked(std::string(150000, 'a'))) {
       Client c = co_await Client::connect(at);
       co_await c.send(req);
       RawResponse resp = co_await c.read_response();
