@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstring>
 #include <span>
@@ -50,6 +51,22 @@ class InputBuffer {
   void commit(std::size_t n) noexcept { end_ += n; }
   // Forgets the unconsumed bytes after the first `keep` (ones already decoded elsewhere).
   void truncate(std::size_t keep) noexcept { end_ = std::min(end_, start_ + keep); }
+  // Moves the unconsumed bytes into the smallest buffer that holds them (a pooled page
+  // when they fit one) and frees this one, if that is smaller. For a buffer grown for a
+  // request body that is not empty once the body is consumed: the start of a pipelined
+  // request read with the body's end.
+  void shrink() {
+    const std::size_t n = size();
+    const std::size_t cap = n <= page_bytes ? page_bytes : std::bit_ceil(n);
+    if (cap >= cap_) return;
+    char* smaller = cap == page_bytes ? take_page() : new char[cap];
+    if (n > 0) std::memcpy(smaller, data_ + start_, n);
+    free_data(false);
+    data_ = smaller;
+    cap_ = cap;
+    start_ = 0;
+    end_ = n;
+  }
   // Gives the memory back (only when empty) for a while, RSS included; space()
   // allocates again.
   void release() noexcept {
