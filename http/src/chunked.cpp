@@ -69,6 +69,7 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
       // No leading whitespace, sign or "0x": the size is 1*HEXDIG and nothing else.
       if (!has(c, kHexDigit)) return fail(400, "invalid chunk size");
       size_ = hex_value(c);
+      size_digits_ = 1;
       phase_ = Phase::Size;
       return true;
 
@@ -77,6 +78,11 @@ bool ChunkedDecoder::step(unsigned char c) noexcept {
         // chunk-size is 1*HEXDIG, leading zeros included: refuse only the digit that would
         // overflow a uint64_t (a 17th significant one), never wrap around.
         if (size_ >> 60) return fail(400, "chunk size too large");
+        // Leading zeros never make a size too large, and neither max_body nor the
+        // extension budget saw them: an endless run of '0' was a body without end. Digits
+        // past the 16 a size may need are framing, counted with the extensions.
+        if (++size_digits_ > 16 && ++ext_bytes_ > limits_.max_chunk_ext + declared_)
+          return fail(400, "chunk size line too long (leading zeros)");
         size_ = size_ * 16 + hex_value(c);
         return true;
       }

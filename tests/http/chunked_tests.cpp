@@ -179,6 +179,8 @@ std::vector<BadBody> bad_bodies() {
       {"extension too long", "1;abcdefghi\r\nh\r\n0\r\n\r\n", 400, small},  // 10 > 8 + 1
       // 7 extension bytes a line, each under 8 + the 1 data byte; 14 in all is over 8 + 2.
       {"extensions too long in all", "1;abcdef\r\nx\r\n1;abcdef\r\ny\r\n0\r\n\r\n", 400, small},
+      // Leading zeros past the 16 digits a size may need count as extension bytes: 9 > 8.
+      {"leading zeros past the extension budget", std::string(16 + 9, '0') + "\r\n\r\n", 400, small},
       {"data longer than size", "5\r\nhelloX\r\n0\r\n\r\n", 400},
       {"data shorter than size", "5\r\nhell\r\n0\r\n\r\n", 400},
       {"bare CR after data", "5\r\nhello\rX0\r\n\r\n", 400},

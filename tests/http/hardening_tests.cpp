@@ -144,6 +144,29 @@ BOOST_DATA_TEST_CASE(chunk_extensions_past_the_limit_get_400_without_being_read,
   });
 }
 
+BOOST_DATA_TEST_CASE(a_chunk_size_of_endless_leading_zeros_gets_400_without_being_read, test::backends, backend) {
+  // Leading zeros never overflow a chunk size, and neither max_body nor max_chunk_ext
+  // counted them: the server read 200 MiB of '0' for a 5-byte body, and would read on.
+  with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string zeros(64 * 1024, '0');
+    std::size_t sent = 0;
+    while (sent < (16u << 20)) {
+      auto r = co_await c.stream().send_all(zeros, Deadline::after(2s));
+      if (!r) break;  // the server stopped reading or reset the connection
+      sent += zeros.size();
+      char peek[1];
+      if (::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
+    }
+    BOOST_TEST(sent < (16u << 20), "the server read " << sent << " bytes of one chunk-size line");
+    RawResponse r = co_await c.read_response();
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.body.find("chunk size line too long") != std::string::npos);
+    BOOST_TEST(r.says_close());
+  });
+}
+
 BOOST_DATA_TEST_CASE(a_client_that_never_reads_is_dropped_by_the_write_timeout, test::backends, backend) {
   ServerOptions opts = test_options();
   opts.write_timeout = 300ms;

@@ -99,6 +99,7 @@ class ChunkedDecoder {
   std::uint64_t body_bytes_ = 0;
   std::uint64_t ext_bytes_ = 0;    // on every chunk-size line so far: max_chunk_ext + declared_ at most
   std::size_t trailer_bytes_ = 0;  // in the trailer section
+  unsigned size_digits_ = 0;       // of the current chunk-size; past 16 (leading zeros) they count as ext_bytes_
   ParseError error_;
 };
 
