@@ -190,7 +190,9 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
     if (try_sendfile) {
       // No copy through user space: the copies were half the server's time on a 1 MiB file.
       const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30));  // size_t may be 32 bits
-      auto sent = co_await stream.send_file(body.fd, offset, len, Deadline::after(write_timeout));
+      // As every other write of a reply: write_timeout bounds one wait for room; zero is none.
+      const Deadline step = write_timeout == Duration::zero() ? Deadline::never() : turn_deadline(write_timeout);
+      auto sent = co_await stream.send_file(body.fd, offset, len, step);
       n = sent ? *sent : 0;
       refused = sent ? 0 : sent.error().value();
       try_sendfile = refused != EOPNOTSUPP;

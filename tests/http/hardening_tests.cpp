@@ -217,6 +217,25 @@ BOOST_DATA_TEST_CASE(a_slow_reader_gets_all_of_a_reply_longer_than_the_write_tim
   });
 }
 
+// write_timeout zero is no limit (ServerOptions), for a file sent by sendfile too: a client
+// that pauses before reading still gets the whole file. It was an immediate deadline there,
+// which cut the reply at the first full socket buffer.
+BOOST_DATA_TEST_CASE(write_timeout_zero_is_no_limit_for_files_too, test::backends, backend) {
+  ServerOptions opts = test_options();
+  opts.write_timeout = Duration::zero();
+  with_thread(backend, opts, [](SocketAddress at, ServerThread&) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    const int small = 64 * 1024;  // so that the socket fills long before the file ends
+    ::setsockopt(c.stream().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    co_await c.send("GET /files/one.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    co_await sleep_for(200ms);
+    const std::string all = co_await c.read_until_close(5s);
+    BOOST_TEST(all.find("HTTP/1.1 200 OK\r\n") == 0u);
+    BOOST_TEST(all.size() > (1u << 20));
+    BOOST_TEST(all.substr(all.size() - 16) == std::string(16, 'o'));
+  });
+}
+
 BOOST_DATA_TEST_CASE(ten_thousand_abandoned_connections_are_reclaimed, test::backends, backend) {
   raise_fd_limit();
   const int fds_before = open_fd_count();
