@@ -441,6 +441,7 @@ Task<Outcome> Connection::handle_complete_head() {
   req.set_body(body_view_);
 
   const bool head_only = h.method_kind == Method::HEAD;
+  const bool client_keeps_alive = h.keep_alive;  // it may send its next request before our close
   bool keep_alive = h.keep_alive && !thread_.draining() && !body_unread;
   int status = 0;
   std::uint64_t bytes = 0;
@@ -532,9 +533,15 @@ Task<Outcome> Connection::handle_complete_head() {
     if (!co_await skip_request_body()) co_return Outcome::close;
   }
   if (keep_alive) co_return Outcome::keep_going;
-  // A refused 100-continue whose client sent the body anyway: closing with that body
-  // unread would answer it with RST, which can destroy the reply before it is read.
-  co_return body_unread ? Outcome::close_lingering : Outcome::close;
+  // Closing with input unread, or input still coming, makes the kernel answer it with RST,
+  // which can destroy the end of the reply before the client reads it (RFC 9112 §9.6): a
+  // refused 100-continue whose client sent the body anyway, requests pipelined behind a
+  // "Connection: close", and a client that asked to keep the connection but is closed on
+  // (a close-delimited reply to HTTP/1.0, a handler's wants_close, a drain) and may be
+  // sending its next request. Linger then, as nginx does; a client that asked for the
+  // close and sent nothing more is closed at once.
+  const bool more_may_come = body_unread || !in_.empty() || client_keeps_alive;
+  co_return more_may_come ? Outcome::close_lingering : Outcome::close;
 }
 
 Task<void> Connection::run() {

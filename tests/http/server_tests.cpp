@@ -430,6 +430,45 @@ BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends,
   });
 }
 
+// The server closes with a FIN after the reply, never a RST, when the client has sent
+// more than the request it answered: requests pipelined behind a "Connection: close", or a
+// keep-alive HTTP/1.0 client's next request after a close-delimited (streamed) reply.
+// Closing with input unread makes the kernel answer with RST, which on a real network can
+// destroy the end of the reply before the client reads it (RFC 9112 §9.6).
+BOOST_DATA_TEST_CASE(a_close_with_more_input_from_the_client_is_a_fin_not_a_reset, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    const auto ends_cleanly = [](Client& c) -> Task<std::string> {
+      std::string all;
+      char buf[16384];
+      for (;;) {
+        auto n = co_await c.stream().recv(buf, sizeof buf, Deadline::after(5s));
+        if (!n) co_return all + "<" + n.error().message() + ">";
+        if (*n == 0) co_return all + "<EOF>";
+        all.append(buf, *n);
+      }
+    };
+    {
+      Client c = co_await Client::connect(at);
+      std::string wire = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      for (int i = 0; i < 3000; ++i) wire += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+      co_await c.send(wire);
+      const std::string got = co_await ends_cleanly(c);
+      BOOST_TEST(got.find("HTTP/1.1 200 OK\r\n") == 0u);
+      BOOST_TEST(got.ends_with("Hello, World!<EOF>"), got.substr(got.size() > 60 ? got.size() - 60 : 0));
+    }
+    {
+      Client c = co_await Client::connect(at);
+      co_await c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      co_await sleep_for(3ms);  // while the handler streams (10 ms): unread when it closes
+      co_await c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      const std::string got = co_await ends_cleanly(c);
+      BOOST_TEST(got.find("HTTP/1.1 200 OK\r\n") == 0u);
+      BOOST_TEST(got.ends_with("<EOF>"), got.substr(got.size() > 60 ? got.size() - 60 : 0));
+    }
+  });
+}
+
 // A body larger than the whole budget could never be held, however long its client waits:
 // 413 (declared or chunked), not the 503 that says "try again"; one that fits is served.
 BOOST_DATA_TEST_CASE(a_body_larger_than_the_whole_body_budget_is_413, backends, backend) {
