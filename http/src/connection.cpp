@@ -464,7 +464,8 @@ Task<Outcome> Connection::handle_complete_head() {
     if (!head_only) out_.append(r.body());
   } else if (route->stream_handler) {
     if (!co_await flush()) co_return Outcome::close;
-    StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout);
+    StreamWriter writer(stream_, out_, h.version_minor, keep_alive, head_only, opts_.write_timeout,
+                        h.has_preconditions ? &req : nullptr);
     try {
       co_await route->stream_handler(req, writer);
     } catch (...) {

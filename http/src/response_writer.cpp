@@ -15,6 +15,7 @@
 #include "hellepoll/http/http_date.hpp"
 #include "hellepoll/http/status.hpp"
 #include "hellepoll/io.hpp"
+#include "request_preconditions.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -242,14 +243,22 @@ Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBo
 }
 
 StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
-                           Duration write_timeout)
+                           Duration write_timeout, const Request* preconditions)
     : stream_(stream),
       out_(out),
       version_minor_(version_minor),
       // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
       keep_alive_(keep_alive && version_minor >= 1),
       head_only_(head_only),
-      write_timeout_(write_timeout) {}
+      write_timeout_(write_timeout),
+      preconditions_(preconditions) {}
+
+bool StreamWriter::answered_by_preconditions() {
+  if (!preconditions_) return false;
+  const int before = pending_.status();
+  detail::apply_preconditions(*preconditions_, pending_);
+  return pending_.status() != before;
+}
 
 void StreamWriter::check_not_sent() const {
   if (head_sent_) throw std::logic_error("the response head was already sent");
@@ -271,6 +280,14 @@ bool StreamWriter::connection_reusable() const noexcept { return keep_alive_ && 
 
 Task<Result<void>> StreamWriter::write(std::string_view data) {
   if (broken_) co_return make_error_code(std::errc::broken_pipe);
+  if (answered_) co_return make_error_code(std::errc::operation_canceled);
+  if (!head_sent_ && answered_by_preconditions()) {
+    // The client's conditions answer it (RFC 9110 §13.2.1: evaluated before the method
+    // is performed): a whole 304 or 412 goes out, and the handler is told to stop.
+    answered_ = true;
+    co_await finish();
+    co_return make_error_code(std::errc::operation_canceled);
+  }
   if (!head_sent_) {
     append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_,
                          version_minor_ >= 1 ? Framing::chunked : Framing::close_delimited);
@@ -311,6 +328,7 @@ Task<void> StreamWriter::finish() {
   if (!head_sent_) {
     // Nothing was streamed: send a complete, ordinary response instead.
     if (failed_) pending_ = Response::error(500, "the handler failed");
+    else if (!answered_) (void)answered_by_preconditions();
     append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_);
     if (!head_only_) out_.append(pending_.body());
     head_sent_ = true;
@@ -320,7 +338,8 @@ Task<void> StreamWriter::finish() {
     bytes_ = head_only_ ? 0 : pending_.body().size();
     co_return;  // the connection flushes out_
   }
-  if (broken_ || failed_ || head_only_ || version_minor_ == 0 || status_forbids_body(pending_.status())) co_return;
+  if (answered_ || broken_ || failed_ || head_only_ || version_minor_ == 0 || status_forbids_body(pending_.status()))
+    co_return;
   out_.append("0\r\n\r\n");
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "hellepoll/clock.hpp"
+#include "hellepoll/http/request.hpp"
 #include "hellepoll/http/response.hpp"
 #include "hellepoll/http/response_stream.hpp"
 #include "hellepoll/net/tcp_stream.hpp"
@@ -52,8 +53,10 @@ Task<bool> send_file_response(TcpStream& stream, const Response& r, const FileBo
 
 class StreamWriter final : public ResponseStream {
  public:
+  // `preconditions`: the request, when it has conditional fields to answer from the head
+  // the handler sets (304 or 412 instead of the stream, as for a buffered reply).
   StreamWriter(TcpStream& stream, std::string& out, int version_minor, bool keep_alive, bool head_only,
-               Duration write_timeout);
+               Duration write_timeout, const Request* preconditions = nullptr);
 
   void status(int s) override;
   void header(std::string_view name, std::string_view value) override;
@@ -71,6 +74,9 @@ class StreamWriter final : public ResponseStream {
 
  private:
   void check_not_sent() const;
+  // Answers from the request's preconditions when they decide it (the handler's 200 to a
+  // GET or HEAD): true if pending_ is now that whole 304 or 412.
+  bool answered_by_preconditions();
 
   TcpStream& stream_;
   std::string& out_;
@@ -79,7 +85,9 @@ class StreamWriter final : public ResponseStream {
   bool keep_alive_;
   bool head_only_;
   Duration write_timeout_;
+  const Request* preconditions_;
   bool head_sent_ = false;
+  bool answered_ = false;  // by the preconditions: a whole response went out instead
   bool discard_ = false;  // the head sent says there is no content: writes send nothing
   bool failed_ = false;
   bool broken_ = false;  // a write failed: the client is gone

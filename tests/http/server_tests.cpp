@@ -26,6 +26,8 @@ namespace {
 
 const std::string kHello = "Hello, World!";
 
+inline int tagged_writes = 0;  // /stream-tagged's writes that went through
+
 Router make_router() {
   Router r;
   r.get("/", [](Request&) -> Task<Response> { co_return Response::text("Hello, World!"); });
@@ -80,6 +82,15 @@ Router make_router() {
     throw std::runtime_error("stream handler bug");
     co_return;
   });
+  // Says how many of its writes went through, in a header of the next request's reply.
+  r.get_stream("/stream-tagged", [](Request&, ResponseStream& out) -> Task<void> {
+    out.header("ETag", "\"v1\"");
+    out.content_type("text/plain");
+    tagged_writes = 0;
+    for (const char* piece : {"a", "b"})
+      if (co_await out.write(piece)) ++tagged_writes;
+  });
+  r.get("/tagged-writes", [](Request&) -> Task<Response> { co_return Response::text(std::to_string(tagged_writes)); });
   return r;
 }
 
@@ -928,6 +939,42 @@ BOOST_DATA_TEST_CASE(streaming_is_chunked_on_http11, backends, backend) {
     BOOST_TEST(resp.count("Connection") == 0u);
     RawResponse next = co_await c.read_response();
     BOOST_TEST(next.body == "3");  // the connection is reused
+  });
+}
+
+// A streamed reply answers the request's conditions as a buffered one does (RFC 9110
+// §13.2.1), from the head the handler sets before its first write: 304 for a matching
+// If-None-Match, 412 for an If-Match that fails (without an ETag, any but "*"); the
+// handler's writes then fail and it stops. The connection stays usable.
+BOOST_DATA_TEST_CASE(streamed_replies_answer_preconditions, backends, backend) {
+  Router r = make_router();
+  with_server(backend, r, test_options(), [&](SocketAddress at) -> Task<void> {
+    Client c = co_await Client::connect(at);
+    co_await c.send(get("/stream-tagged", "If-None-Match: \"v1\"\r\n") + get("/tagged-writes"));
+    RawResponse not_modified = co_await c.read_response();
+    BOOST_TEST(not_modified.status == 304);
+    BOOST_TEST(not_modified.header("ETag") == "\"v1\"");
+    BOOST_TEST(not_modified.raw_body.empty());
+    RawResponse writes = co_await c.read_response();
+    BOOST_TEST(writes.body == "0");  // the handler was told to stop
+
+    co_await c.send(get("/stream-tagged", "If-None-Match: \"v0\"\r\n") + get("/tagged-writes"));
+    RawResponse full = co_await c.read_response();
+    BOOST_TEST(full.status == 200);
+    BOOST_TEST(full.body == "ab");
+    writes = co_await c.read_response();
+    BOOST_TEST(writes.body == "2");
+
+    co_await c.send(get("/stream", "If-Match: \"a\"\r\n") + get("/n/7"));
+    RawResponse failed = co_await c.read_response();
+    BOOST_TEST(failed.status == 412);
+    BOOST_TEST(failed.header("Transfer-Encoding") == "<absent>");
+    RawResponse next = co_await c.read_response();
+    BOOST_TEST(next.body == "7");
+
+    co_await c.send(get("/stream", "If-Match: *\r\n"));
+    RawResponse any = co_await c.read_response();
+    BOOST_TEST(any.body == "onetwothree");
   });
 }
 

@@ -23,8 +23,11 @@ class ResponseStream {
   virtual void status(int s) = 0;
   virtual void header(std::string_view name, std::string_view value) = 0;
   virtual void content_type(std::string_view type) = 0;
-  // Sends `data` (the head first, if not sent yet). An error means the client is gone:
-  // the handler should return.
+  // Sends `data` (the head first, if not sent yet). An error means the client is gone, or
+  // (operation_canceled) that the request's conditions answered it from the head set so
+  // far, as for a buffered reply: a 200 to GET or HEAD whose ETag or Last-Modified meets
+  // If-None-Match / If-Modified-Since went out as 304, one that fails If-Match /
+  // If-Unmodified-Since as 412. Either way the handler should return.
   virtual Task<Result<void>> write(std::string_view data) = 0;
   virtual bool head_sent() const noexcept = 0;
 };
