@@ -292,9 +292,12 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
   validators(r);
   detail::TrustedFields::add(r, "Accept-Ranges", "bytes");
 
-  // RFC 9110 §14.2: Range is defined for GET only; any other method ignores it.
-  auto range_header = req.method_kind() == Method::GET ? req.header("Range") : std::nullopt;
-  auto if_range = req.header("If-Range");
+  // RFC 9110 §14.2: Range is defined for GET only; any other method ignores it. Neither
+  // field is a list, so two lines of one (§5.3: the same as their values joined by a
+  // comma) are no valid value: the full 200, as for any invalid Range or If-Range.
+  std::string joined_range, joined_if_range;
+  auto range_header = req.method_kind() == Method::GET ? req.header_list("Range", joined_range) : std::nullopt;
+  auto if_range = req.header_list("If-Range", joined_if_range);
   if (range_header && (!if_range || if_range_allows_partial(*if_range, etag, mtime))) {
     RangeSpec spec = parse_range(*range_header, size);
     if (spec.kind() == RangeSpec::Kind::unsatisfiable) {

@@ -266,6 +266,15 @@ BOOST_DATA_TEST_CASE(every_range_form, test::backends, backend) {
     auto stale = co_await fetch(at, get("/small.txt", "Range: bytes=0-4\r\nIf-Range: \"stale\"\r\n"));
     BOOST_TEST(stale.status == 200);
     BOOST_TEST(stale.body == site.small);
+    // Two If-Range lines, the matching one first, are one invalid value (RFC 9110 §5.3:
+    // their values joined; If-Range is no list): the whole file. So are two Range lines.
+    auto two_if_range = co_await fetch(
+        at, get("/small.txt", "Range: bytes=0-4\r\nIf-Range: " + full.header("ETag") + "\r\nIf-Range: \"stale\"\r\n"));
+    BOOST_TEST(two_if_range.status == 200);
+    BOOST_TEST(two_if_range.body == site.small);
+    auto two_ranges = co_await fetch(at, get("/small.txt", "Range: bytes=0-4\r\nRange: bytes=6-7\r\n"));
+    BOOST_TEST(two_ranges.status == 200);
+    BOOST_TEST(two_ranges.body == site.small);
 
     // RFC 9110 §14.2: Range is defined for GET only; HEAD describes the whole file.
     auto head = co_await fetch(at, "HEAD /one.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\n\r\n", true);
