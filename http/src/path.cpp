@@ -187,4 +187,22 @@ std::string percent_encode_path_segment(std::string_view segment) {
   return out;
 }
 
+std::string percent_encode_query(std::string_view query) {
+  static constexpr std::string_view kept = "!$&'()*+,;=:@/?";  // sub-delims, ':' '@' (pchar), '/' '?' 
+  std::string out;
+  out.reserve(query.size());
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    const auto u = static_cast<unsigned char>(query[i]);
+    const bool escape = u == '%' && decode_escape(query, i) >= 0;
+    if (is_unreserved(u) || (u != 0 && kept.find(static_cast<char>(u)) != std::string_view::npos) || escape) {
+      out.push_back(static_cast<char>(u));
+    } else {
+      out.push_back('%');
+      out.push_back(hex_digits[u >> 4]);
+      out.push_back(hex_digits[u & 0xf]);
+    }
+  }
+  return out;
+}
+
 }  // namespace hellepoll::http

@@ -236,7 +236,7 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       // its index resolve inside it. Built from the normalised path, not the request's:
       // "//evil.example" would otherwise redirect to another host.
       std::string location = url_path_of(rel, true);
-      if (!req.query().empty()) location.append("?").append(req.query());
+      if (!req.query().empty()) location.append("?").append(percent_encode_query(req.query()));
       Response r = Response::html("<html><body><a href=\"" + html_escape(location) + "\">moved</a></body></html>\n", 301);
       r.header("Location", location);
       co_return r;

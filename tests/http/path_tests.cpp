@@ -209,6 +209,16 @@ BOOST_AUTO_TEST_CASE(percent_encode_segment) {
   BOOST_TEST(percent_encode_path_segment("") == "");
 }
 
+// What a URI's query may hold stays (escapes too); what the parser lets through beside it
+// ('"', '<', '>', '\\', '^', '`', '{', '|', '}', a lone '%', bytes >= 0x80) is escaped.
+BOOST_AUTO_TEST_CASE(percent_encode_query_keeps_uri_bytes_and_escapes_the_rest) {
+  BOOST_TEST(percent_encode_query("a=1&b=x%20y;c=/d?e:f@g!$'()*+,~-._") == "a=1&b=x%20y;c=/d?e:f@g!$'()*+,~-._");
+  BOOST_TEST(percent_encode_query("q=<x>\"\\^`{|}") == "q=%3Cx%3E%22%5C%5E%60%7B%7C%7D");
+  BOOST_TEST(percent_encode_query("p=50%&z=%4") == "p=50%25&z=%254");
+  BOOST_TEST(percent_encode_query("caf\xC3\xA9") == "caf%C3%A9");
+  BOOST_TEST(percent_encode_query("") == "");
+}
+
 BOOST_AUTO_TEST_CASE(encode_then_normalize_round_trips) {
   for (std::string name : {"a b", "100%", "x?y#z", "caf\xC3\xA9", "%2e%2e", "semi;colon", "q\"uote"}) {
     auto n = normalize_request_path("/dir/" + percent_encode_path_segment(name));

@@ -338,6 +338,10 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     auto redirect = co_await fetch(at, get("/dir?x=1"));
     BOOST_TEST(redirect.status == 301);
     BOOST_TEST(redirect.header("Location") == "/dir/?x=1");
+    // A query byte no URI may hold raw goes on encoded (RFC 9110 §10.2.2: a URI-reference).
+    auto odd_query = co_await fetch(at, get("/dir?q=<x>\"|%41"));
+    BOOST_TEST(odd_query.status == 301);
+    BOOST_TEST(odd_query.header("Location") == "/dir/?q=%3Cx%3E%22%7C%41");
     auto listing = co_await fetch(at, get("/noindex/"));
     BOOST_TEST(listing.status == 200);
     BOOST_TEST(listing.body.find("a &lt;b&gt;&amp;.txt") != std::string::npos, listing.body);

@@ -64,4 +64,10 @@ std::string html_escape(std::string_view in);
 // "a:b" would read as a scheme).
 std::string percent_encode_path_segment(std::string_view segment);
 
+// A request's query as a URI may carry it (RFC 3986 §3.4: pchar, '/' and '?'), for a
+// Location: escapes ("%3D") stay as they are, every other byte (a '"', '<', a space, a
+// lone '%', non-ASCII) becomes "%XX". The parser admits any VCHAR but '#' in a query, as
+// nginx does; a redirect must not hand those on unencoded.
+std::string percent_encode_query(std::string_view query);
+
 }  // namespace hellepoll::http
