@@ -252,8 +252,9 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       rel = index_rel;
     } else {
       owned_index.reset();
-      // An index that is there but cannot be read is the reason to give, not the listing.
-      if (index.error == -EACCES || index.error == -EPERM) co_return open_error(index.error, req.path());
+      // Only an index that is not there gives the listing: one that cannot be read, or a
+      // server out of descriptors (503), is the reason to give.
+      if (index.error != -ENOENT && index.error != -ENOTDIR) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
       co_return Response::html(listing_page(file.fd, rel.empty() ? "/" : "/" + rel + "/"));
     }

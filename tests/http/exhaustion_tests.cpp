@@ -83,6 +83,7 @@ BOOST_DATA_TEST_CASE(emfile_logs_once_backs_off_and_resumes, backends, backend) 
 BOOST_DATA_TEST_CASE(a_file_that_cannot_be_opened_for_want_of_descriptors_is_503, backends, backend) {
   TempDir dir;
   std::ofstream(dir.path / "a.txt") << "a file";
+  std::ofstream(dir.path / "index.html") << "the index";
   const std::string log = (dir.path / "stderr").string();
   ServerProcess server(kServe, backend, {"serve", dir.path.string()}, {.stderr_file = log, .nofile_limit = 32});
   const Descriptors before = descriptors(server.pid());
@@ -104,6 +105,11 @@ BOOST_DATA_TEST_CASE(a_file_that_cannot_be_opened_for_want_of_descriptors_is_503
   }
   held.pop_back();
   std::this_thread::sleep_for(100ms);  // the server sees the close and frees its descriptor
+  // One descriptor free: the root directory opens, its index.html then cannot. That is the
+  // same 503, not the listing's 403 (or, with --listing, an empty listing).
+  BOOST_REQUIRE(last.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const RawResponse index = last.read_response();
+  BOOST_TEST(index.status == 503, index.body);
   BOOST_REQUIRE(last.send(get));
   const RawResponse again = last.read_response();
   BOOST_TEST(again.status == 200);
