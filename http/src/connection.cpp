@@ -469,8 +469,12 @@ Task<Outcome> Connection::handle_complete_head() {
     try {
       co_await route->stream_handler(req, writer);
     } catch (...) {
-      log_handler_failure(*route);
-      writer.fail();
+      // A handler that throws when told its write was answered by the preconditions (as it
+      // might when a client is gone) has already been answered: not a failure.
+      if (!writer.answered_by_preconditions_already()) {
+        log_handler_failure(*route);
+        writer.fail();
+      }
     }
     co_await writer.finish();
     status = writer.status_sent();

@@ -66,6 +66,8 @@ class StreamWriter final : public ResponseStream {
 
   // The handler threw.
   void fail() noexcept { failed_ = true; }
+  // A whole 304 or 412 went out instead of the stream (its writes then fail).
+  bool answered_by_preconditions_already() const noexcept { return answered_; }
   // Ends the response: the last chunk, or a whole response if nothing was written.
   Task<void> finish();
   int status_sent() const noexcept { return pending_.status(); }

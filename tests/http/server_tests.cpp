@@ -91,6 +91,11 @@ Router make_router() {
       if (co_await out.write(piece)) ++tagged_writes;
   });
   r.get("/tagged-writes", [](Request&) -> Task<Response> { co_return Response::text(std::to_string(tagged_writes)); });
+  // Throws when a write fails, as a handler may that treats it as the client gone.
+  r.get_stream("/stream-tagged-throws", [](Request&, ResponseStream& out) -> Task<void> {
+    out.header("ETag", "\"v1\"");
+    if (!co_await out.write("a")) throw std::runtime_error("write failed");
+  });
   return r;
 }
 
@@ -975,6 +980,17 @@ BOOST_DATA_TEST_CASE(streamed_replies_answer_preconditions, backends, backend) {
     co_await c.send(get("/stream", "If-Match: *\r\n"));
     RawResponse any = co_await c.read_response();
     BOOST_TEST(any.body == "onetwothree");
+
+    // HEAD as GET; and a handler that throws on its answered write still leaves the 304
+    // whole and the connection serving (its head promised keep-alive).
+    co_await c.send("HEAD /stream-tagged HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"v1\"\r\n\r\n" +
+                    get("/stream-tagged-throws", "If-None-Match: \"v1\"\r\n") + get("/n/5"));
+    RawResponse head = co_await c.read_response(true);
+    BOOST_TEST(head.status == 304);
+    RawResponse thrown = co_await c.read_response();
+    BOOST_TEST(thrown.status == 304);
+    RawResponse after = co_await c.read_response();
+    BOOST_TEST(after.body == "5");
   });
 }
 
