@@ -283,7 +283,9 @@ Task<Outcome> Connection::respond_error(int status, std::string_view detail) {
 // before the client reads it. So stop writing, read and discard for a short while.
 Task<void> Connection::linger() {
   if (!stream_.shutdown(SHUT_WR)) co_return;
-  auto until = Deadline::after(2s);
+  // While the server stops, a keep-alive client that keeps its socket open must not hold
+  // the stop for 2 s: a moment covers the bytes already on their way.
+  auto until = Deadline::after(thread_.draining() ? Duration(100ms) : Duration(2s));
   std::size_t discarded = 0;
   char sink[16384];
   while (discarded < 16 * 1024 * 1024) {
