@@ -86,7 +86,9 @@ class Output {
       (void)out_.write("\n");
     }
   }
-  ~Output() {  // the exit: give the rest of a cut line a moment to go
+  // At the end: gives the rest of a cut line a moment (1 s at most) to go.
+  void finish() noexcept {
+    const std::lock_guard lock(mutex_);
     for (int tries = 0; !rest_.empty() && tries < 10 && out_.wait_for_room(100); ++tries)
       rest_.erase(0, out_.write(rest_));
   }
@@ -115,16 +117,25 @@ class Output {
   std::atomic<std::time_t> last_told_{0};
 };
 
+// Made on first use (after the program has set up its stdout) and never destroyed: a
+// thread that logs late, or a thread_local Pending flushed at its thread's exit, must not
+// find it gone. finish_access_log() sends what is left once the server's threads are done.
+std::atomic<Output*> made{nullptr};
 Output& output() {
-  static Output out;  // on first use: after the program has set up its stdout
-  return out;
+  static Output* const out = [] {
+    auto* o = new Output;
+    made.store(o, std::memory_order_release);
+    return o;
+  }();
+  return *out;
 }
 
 // A thread's lines of this turn of its loop, written at the turn's end in one write(2):
-// a write per request cost as much as a keep-alive request's whole user-space work. No
-// write holds more than PIPE_BUF bytes of lines (one longer line alone), so a pipe takes
-// each whole or not at all, and a pipe shared with another writer (`2>&1`) never gets
-// our lines and theirs mixed.
+// a write per request cost as much as a keep-alive request's whole user-space work. A
+// batch holds at most PIPE_BUF bytes of lines (one longer line alone), so a pipe takes
+// it whole or not at all, and a pipe shared with another writer (`2>&1`) does not get
+// our lines and theirs mixed; only the rest of a line a pipe took in part (Output) is
+// written on its own.
 thread_local bool pending_gone = false;  // trivially destructible: readable at any exit
 struct Pending {
   std::string lines;
@@ -229,6 +240,10 @@ void write_line(std::string_view peer_host, FormatRequest&& format_request, int 
 }  // namespace
 
 void open_access_log() noexcept { output(); }
+
+void finish_access_log() noexcept {
+  if (Output* o = made.load(std::memory_order_acquire)) o->finish();
+}
 
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept {
   write_line(

@@ -42,6 +42,12 @@ bool close_segment(std::string& rel, std::size_t seg_start, bool& dir_like) {
 
 constexpr char hex_digits[] = "0123456789ABCDEF";
 
+// Appends "%XX" for byte c (upper-case hex, RFC 3986 §2.1).
+void append_escape(std::string& out, unsigned char c) {
+  const char esc[3] = {'%', hex_digits[c >> 4], hex_digits[c & 0xf]};
+  out.append(esc, 3);
+}
+
 constexpr bool is_unreserved(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
          c == '_' || c == '~';
@@ -102,9 +108,7 @@ std::optional<std::string> route_path(std::string_view path) {
       if (v != '/' && v != '%' && !is_control(static_cast<unsigned char>(v))) {
         out.push_back(static_cast<char>(v));
       } else {
-        out.push_back('%');
-        out.push_back(hex_digits[v >> 4]);
-        out.push_back(hex_digits[v & 0xf]);
+        append_escape(out, static_cast<unsigned char>(v));
       }
       i += 2;
     }
@@ -179,27 +183,23 @@ std::string percent_encode_path_segment(std::string_view segment) {
     if (is_unreserved(u)) {
       out.push_back(c);
     } else {
-      out.push_back('%');
-      out.push_back(hex_digits[u >> 4]);
-      out.push_back(hex_digits[u & 0xf]);
+      append_escape(out, u);
     }
   }
   return out;
 }
 
 std::string percent_encode_query(std::string_view query) {
-  static constexpr std::string_view kept = "!$&'()*+,;=:@/?";  // sub-delims, ':' '@' (pchar), '/' '?' 
+  static constexpr std::string_view kept = "!$&'()*+,;=:@/?";  // sub-delims, ':' '@' (pchar), '/' '?'
   std::string out;
   out.reserve(query.size());
   for (std::size_t i = 0; i < query.size(); ++i) {
     const auto u = static_cast<unsigned char>(query[i]);
     const bool escape = u == '%' && decode_escape(query, i) >= 0;
-    if (is_unreserved(u) || (u != 0 && kept.find(static_cast<char>(u)) != std::string_view::npos) || escape) {
+    if (is_unreserved(u) || kept.find(static_cast<char>(u)) != std::string_view::npos || escape) {
       out.push_back(static_cast<char>(u));
     } else {
-      out.push_back('%');
-      out.push_back(hex_digits[u >> 4]);
-      out.push_back(hex_digits[u & 0xf]);
+      append_escape(out, u);
     }
   }
   return out;

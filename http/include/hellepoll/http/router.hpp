@@ -4,7 +4,8 @@
 //   "/static/*"       prefix (stem): the longest matching prefix wins
 //   add_regex(...)    a std::regex (ECMAScript) over the whole path, as the last resort;
 //                     matched in linear time without recursing per byte, so no path can
-//                     exhaust the stack; back-references are refused (std::regex_error)
+//                     exhaust the stack (with libstdc++); back-references are refused
+//                     (std::regex_error)
 // Among {name} routes that fit one path, the first added wins. No route for the path:
 // 404. A route for the path but not for the method: 405 with an Allow header. A method no
 // route knows: 501. HEAD is served by GET routes.
