@@ -14,6 +14,7 @@
 #include <string>
 
 #include "hellepoll/scheduler.hpp"
+#include "log_throttle.hpp"
 
 namespace hellepoll::http {
 namespace {
@@ -98,9 +99,7 @@ class Output {
 
   void dropped(std::size_t count) noexcept {
     const auto total = dropped_.fetch_add(count, std::memory_order_relaxed) + count;
-    const std::time_t now = std::time(nullptr);
-    std::time_t last = last_told_.load(std::memory_order_relaxed);
-    if (now - last < 10 || !last_told_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+    if (!told_.allow()) return;
     try {
       err_.write(fmt::format("hellepoll warn: access log: stdout is full (its reader is not keeping up); "
                              "{} line(s) dropped so far\n",
@@ -114,19 +113,14 @@ class Output {
   std::mutex mutex_;
   std::string rest_;  // of a line cut short: what goes first
   std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<std::time_t> last_told_{0};
+  detail::LogThrottle told_{10};
 };
 
 // Made on first use (after the program has set up its stdout) and never destroyed: a
 // thread that logs late, or a thread_local Pending flushed at its thread's exit, must not
 // find it gone. finish_access_log() sends what is left once the server's threads are done.
-std::atomic<Output*> made{nullptr};
 Output& output() {
-  static Output* const out = [] {
-    auto* o = new Output;
-    made.store(o, std::memory_order_release);
-    return o;
-  }();
+  static Output* const out = new Output;
   return *out;
 }
 
@@ -241,9 +235,7 @@ void write_line(std::string_view peer_host, FormatRequest&& format_request, int 
 
 void open_access_log() noexcept { output(); }
 
-void finish_access_log() noexcept {
-  if (Output* o = made.load(std::memory_order_acquire)) o->finish();
-}
+void finish_access_log() noexcept { output().finish(); }
 
 void write_access_log(std::string_view peer_host, const Request& req, int status, std::uint64_t bytes) noexcept {
   write_line(

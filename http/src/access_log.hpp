@@ -12,8 +12,9 @@ namespace hellepoll::http {
 // (switch_user), which /proc/self/fd/1 needs.
 void open_access_log() noexcept;
 
-// Once no thread logs any more (the server's threads joined): sends the rest of a line the
-// output took in part, waiting up to 1 s for room.
+// Once no thread logs any more (the server's threads joined) and only after
+// open_access_log(): sends the rest of a line the output took in part, waiting up to 1 s
+// for room.
 void finish_access_log() noexcept;
 
 // `peer_host`: the client's address, read once per connection at its start (a client that

@@ -142,9 +142,7 @@ class Connection : public ServerThread::Tracked {
   ReusableOp::Awaiter send_out(std::size_t sent, int flags = 0) {
     // write_timeout bounds each wait for room, not the whole send: a slow reader that
     // keeps reading is not cut off (TcpStream::send_all with a stall limit does the same).
-    const Deadline step = opts_.write_timeout == Duration::zero() ? Deadline::never()
-                                                                  : turn_deadline(opts_.write_timeout);
-    return io_.send(fd, out_.data() + sent, out_.size() - sent, flags, step);
+    return io_.send(fd, out_.data() + sent, out_.size() - sent, flags, TcpStream::stall_deadline(opts_.write_timeout));
   }
   void out_sent() {
     out_.clear();
@@ -226,7 +224,6 @@ bool Connection::make_body_room(std::size_t n, std::uint64_t declared, std::uint
 void Connection::release_body_memory() noexcept {
   thread_.release_body_memory(std::exchange(body_claim_, 0));
   if (body_.capacity() > 64 * 1024) std::vector<char>().swap(body_);
-  if (in_.empty() && in_.capacity() > 64 * 1024) in_.release();
 }
 
 void Connection::release_memory() noexcept {
@@ -473,7 +470,7 @@ Task<Outcome> Connection::handle_complete_head() {
     } catch (...) {
       // A handler that throws when told its write was answered by the preconditions (as it
       // might when a client is gone) has already been answered: not a failure.
-      if (!writer.answered_by_preconditions_already()) {
+      if (!writer.answered_by_preconditions()) {
         log_handler_failure(*route);
         writer.fail();
       }
@@ -611,10 +608,10 @@ Task<void> Connection::run() {
       (void)co_await flush();
       break;
     }
-    // A buffer grown for a body (up to max_body) that still holds bytes read with the
-    // body's end (a pipelined request) was not freed with the body: release_body_memory
-    // frees it only empty. Left so, a client that keeps a byte of its next request pending
-    // holds ~1 MiB per connection, outside the body budget. Move what is left to a small one.
+    // A buffer grown for a body (up to max_body) goes once the body is consumed, also when
+    // it holds bytes read with the body's end (a pipelined request): a client that keeps a
+    // byte of its next request pending would hold ~1 MiB per connection, outside the body
+    // budget.
     if (in_.capacity() > 64 * 1024 && in_.size() <= in_.capacity() / 4) in_.shrink();
     // Bound the memory a deep pipeline can make us hold.
     if (out_.size() > 64 * 1024 && !co_await flush()) break;

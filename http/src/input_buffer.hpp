@@ -51,12 +51,12 @@ class InputBuffer {
   void commit(std::size_t n) noexcept { end_ += n; }
   // Forgets the unconsumed bytes after the first `keep` (ones already decoded elsewhere).
   void truncate(std::size_t keep) noexcept { end_ = std::min(end_, start_ + keep); }
-  // Moves the unconsumed bytes into the smallest buffer that holds them (a pooled page
-  // when they fit one) and frees this one, if that is smaller. For a buffer grown for a
-  // request body that is not empty once the body is consumed: the start of a pipelined
-  // request read with the body's end.
+  // For a buffer grown past a page (for a request body): frees it when empty (space()
+  // allocates again), else moves the unconsumed bytes (the start of a pipelined request
+  // read with the body's end) into the smallest buffer that holds them, if that is smaller.
   void shrink() {
     const std::size_t n = size();
+    if (n == 0) return release();
     const std::size_t cap = n <= page_bytes ? page_bytes : std::bit_ceil(n);
     if (cap >= cap_) return;
     char* smaller = cap == page_bytes ? take_page() : new char[cap];

@@ -192,8 +192,7 @@ Task<bool> send_file_body(TcpStream& stream, const FileBody& body, Duration writ
       // No copy through user space: the copies were half the server's time on a 1 MiB file.
       const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30));  // size_t may be 32 bits
       // As every other write of a reply: write_timeout bounds one wait for room; zero is none.
-      const Deadline step = write_timeout == Duration::zero() ? Deadline::never() : turn_deadline(write_timeout);
-      auto sent = co_await stream.send_file(body.fd, offset, len, step);
+      auto sent = co_await stream.send_file(body.fd, offset, len, TcpStream::stall_deadline(write_timeout));
       n = sent ? *sent : 0;
       refused = sent ? 0 : sent.error().value();
       try_sendfile = refused != EOPNOTSUPP;
@@ -253,7 +252,7 @@ StreamWriter::StreamWriter(TcpStream& stream, std::string& out, int version_mino
       write_timeout_(write_timeout),
       preconditions_(preconditions) {}
 
-bool StreamWriter::answered_by_preconditions() {
+bool StreamWriter::preconditions_decide() {
   if (!preconditions_) return false;
   const int before = pending_.status();
   detail::apply_preconditions(*preconditions_, pending_);
@@ -281,7 +280,7 @@ bool StreamWriter::connection_reusable() const noexcept { return keep_alive_ && 
 Task<Result<void>> StreamWriter::write(std::string_view data) {
   if (broken_) co_return make_error_code(std::errc::broken_pipe);
   if (answered_) co_return make_error_code(std::errc::operation_canceled);
-  if (!head_sent_ && answered_by_preconditions()) {
+  if (!head_sent_ && preconditions_decide()) {
     // The client's conditions answer it (RFC 9110 §13.2.1: evaluated before the method
     // is performed): a whole 304 or 412 goes out, and the handler is told to stop.
     answered_ = true;
@@ -328,7 +327,7 @@ Task<void> StreamWriter::finish() {
   if (!head_sent_) {
     // Nothing was streamed: send a complete, ordinary response instead.
     if (failed_) pending_ = Response::error(500, "the handler failed");
-    else if (!answered_) (void)answered_by_preconditions();
+    else if (!answered_) (void)preconditions_decide();
     append_response_head(out_, pending_, version_minor_, keep_alive_, head_only_);
     if (!head_only_) out_.append(pending_.body());
     head_sent_ = true;

@@ -67,7 +67,7 @@ class StreamWriter final : public ResponseStream {
   // The handler threw.
   void fail() noexcept { failed_ = true; }
   // A whole 304 or 412 went out instead of the stream (its writes then fail).
-  bool answered_by_preconditions_already() const noexcept { return answered_; }
+  bool answered_by_preconditions() const noexcept { return answered_; }
   // Ends the response: the last chunk, or a whole response if nothing was written.
   Task<void> finish();
   int status_sent() const noexcept { return pending_.status(); }
@@ -76,9 +76,9 @@ class StreamWriter final : public ResponseStream {
 
  private:
   void check_not_sent() const;
-  // Answers from the request's preconditions when they decide it (the handler's 200 to a
-  // GET or HEAD): true if pending_ is now that whole 304 or 412.
-  bool answered_by_preconditions();
+  // Applies the request's preconditions to the head set so far (the handler's 200 to a
+  // GET or HEAD): true if they decided it, pending_ now that whole 304 or 412.
+  bool preconditions_decide();
 
   TcpStream& stream_;
   std::string& out_;

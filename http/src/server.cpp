@@ -282,7 +282,7 @@ int Server::run() {
   }
   main_thread.join();
   for (auto& w : workers) w.join();
-  finish_access_log();  // no thread logs now: the rest of a line cut short, if any
+  if (options_.access_log) finish_access_log();  // no thread logs now: the rest of a line cut short, if any
   finished.store(true);
   if (watcher.joinable()) watcher.join();
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);

@@ -24,6 +24,7 @@
 #include "hellepoll/log.hpp"
 #include "hellepoll/scheduler.hpp"
 #include "directory_listing.hpp"
+#include "log_throttle.hpp"
 #include "request_preconditions.hpp"
 #include "shared_open.hpp"
 #include "trusted_fields.hpp"
@@ -145,11 +146,8 @@ Response open_error(int err, std::string_view path) {
     // Out of descriptors (or kernel memory) for now: the file is fine and a retry may well
     // be served, so 503 with Retry-After rather than nginx's 500. Told at most once a
     // minute: under the load that causes it, a line per request would flood the log.
-    static std::atomic<std::time_t> last_told{0};
-    const std::time_t now = std::time(nullptr);
-    std::time_t last = last_told.load(std::memory_order_relaxed);
-    const bool tell = now - last >= 60 && last_told.compare_exchange_strong(last, now, std::memory_order_relaxed);
-    log(tell ? LogLevel::warn : LogLevel::debug, "static: cannot open {}: {} (503 until descriptors free up)", path,
+    static detail::LogThrottle once_a_minute(60);
+    log(once_a_minute.allow() ? LogLevel::warn : LogLevel::debug, "static: cannot open {}: {} (503 until descriptors free up)", path,
         std::error_code(-err, std::system_category()).message());
     Response r = Response::error(503, "the server is out of file descriptors; try again");
     r.header("Retry-After", "1");

@@ -29,9 +29,9 @@ Task<Result<void>> TcpStream::recv_exact(std::span<std::byte> buf, Deadline d) {
 }
 
 namespace {
-// The deadline for the next step of a *_all call: the caller's, or `stall` from now (this
-// turn's start: a step's timeout need not read the clock).
-Deadline next_step(Deadline d, Duration stall) { return stall == Duration::zero() ? d : turn_deadline(stall); }
+// The deadline for the next step of a *_all call: the caller's, or (the stall forms, which
+// pass none) `stall` from this turn's start.
+Deadline next_step(Deadline d, Duration stall) { return d.is_never() ? TcpStream::stall_deadline(stall) : d; }
 }  // namespace
 
 Task<Result<void>> TcpStream::send_all_steps(std::span<const std::byte> data, Deadline d, Duration stall, int flags) {

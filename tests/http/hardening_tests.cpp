@@ -68,6 +68,21 @@ void with_thread(BackendKind backend, const ServerOptions& opts, F&& client) {
   if (error) std::rethrow_exception(error);
 }
 
+// Sends `piece` again and again, up to `limit` bytes, until the server stops taking them
+// or, once more than `answer_after` bytes are out, its reply is there: how many went.
+inline Task<std::size_t> send_until_answered(Client& c, const std::string& piece, std::size_t limit,
+                                             std::size_t answer_after = 0) {
+  std::size_t sent = 0;
+  while (sent < limit) {
+    auto r = co_await c.stream().send_all(piece, Deadline::after(2s));
+    if (!r) break;  // the server stopped reading (timeout) or reset the connection
+    sent += piece.size();
+    char peek[1];
+    if (sent > answer_after && ::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
+  }
+  co_return sent;
+}
+
 inline Task<bool> drained(ServerThread& st, Duration within) {
   const auto until = Clock::now() + within;
   while (st.connections() > 0 && Clock::now() < until) co_await sleep_for(10ms);
@@ -103,17 +118,8 @@ BOOST_DATA_TEST_CASE(an_endless_chunked_upload_gets_413_without_being_read, test
     Client c = co_await Client::connect(at);
     co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     const std::string chunk = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";  // 64 KiB chunks of "10 GB"
-    std::size_t sent = 0;
-    while (sent < (64u << 20)) {
-      auto r = co_await c.stream().send_all(chunk, Deadline::after(2s));
-      if (!r) break;  // the server stopped reading (timeout) or reset the connection
-      sent += chunk.size();
-      if (sent > (2u << 20)) {
-        // By now the server must have answered; stop as soon as the reply is there.
-        char peek[1];
-        if (::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
-      }
-    }
+    // By 2 MiB the server must have answered; stop as soon as the reply is there.
+    const std::size_t sent = co_await send_until_answered(c, chunk, 64u << 20, 2u << 20);
     BOOST_TEST(sent < (64u << 20), "the server read " << sent << " bytes of a refused upload");
     RawResponse r = co_await c.read_response();
     BOOST_TEST(r.status == 413);
@@ -128,14 +134,7 @@ BOOST_DATA_TEST_CASE(chunk_extensions_past_the_limit_get_400_without_being_read,
     Client c = co_await Client::connect(at);
     co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     const std::string chunk = "1;x=" + std::string(4000, 'e') + "\r\nz\r\n";
-    std::size_t sent = 0;
-    while (sent < (16u << 20)) {
-      auto r = co_await c.stream().send_all(chunk, Deadline::after(2s));
-      if (!r) break;  // the server stopped reading or reset the connection
-      sent += chunk.size();
-      char peek[1];
-      if (sent > (1u << 20) && ::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
-    }
+    const std::size_t sent = co_await send_until_answered(c, chunk, 16u << 20, 1u << 20);
     BOOST_TEST(sent < (16u << 20), "the server read " << sent << " bytes of chunk extensions");
     RawResponse r = co_await c.read_response();
     BOOST_TEST(r.status == 400);
@@ -150,15 +149,7 @@ BOOST_DATA_TEST_CASE(a_chunk_size_of_endless_leading_zeros_gets_400_without_bein
   with_thread(backend, test_options(), [](SocketAddress at, ServerThread&) -> Task<void> {
     Client c = co_await Client::connect(at);
     co_await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
-    const std::string zeros(64 * 1024, '0');
-    std::size_t sent = 0;
-    while (sent < (16u << 20)) {
-      auto r = co_await c.stream().send_all(zeros, Deadline::after(2s));
-      if (!r) break;  // the server stopped reading or reset the connection
-      sent += zeros.size();
-      char peek[1];
-      if (::recv(c.stream().fd(), peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;
-    }
+    const std::size_t sent = co_await send_until_answered(c, std::string(64 * 1024, '0'), 16u << 20);
     BOOST_TEST(sent < (16u << 20), "the server read " << sent << " bytes of one chunk-size line");
     RawResponse r = co_await c.read_response();
     BOOST_TEST(r.status == 400);

@@ -80,6 +80,11 @@ class TcpStream {
   Task<Result<void>> send_all(std::span<const std::byte> data, Duration stall, int flags = 0);
   Task<Result<void>> send_all(std::string_view data, Duration stall, int flags = 0);
   Task<Result<void>> writev_all(std::span<iovec> iov, Duration stall);
+  // The deadline for one wait of such a write, counted from this turn's start (a step's
+  // timeout need not read the clock); a zero `stall`: none.
+  static Deadline stall_deadline(Duration stall) {
+    return stall == Duration::zero() ? Deadline::never() : turn_deadline(stall);
+  }
 
   Result<void> shutdown(int how = 1 /* SHUT_WR */) noexcept;
   // Closes through the backend (asynchronously on io_uring).
