@@ -132,6 +132,7 @@ class UringBackend final : public Backend {
   std::vector<RecvStream*> spare_;    // retired streams kept for reuse
   std::size_t streams_armed_ = 0;
   bool multishot_recv_ = false;   // false once the kernel refused IORING_RECV_MULTISHOT
+  bool multishot_limit_ = true;   // false once it refused a multishot's byte limit
 };
 
 }  // namespace hellepoll::detail

@@ -11,9 +11,14 @@
 // complete at once, from the stash. The bytes of one socket arrive in order: only one
 // reader at a time goes through the stream (a second, concurrent one goes out alone).
 //
-// Backpressure: a stash that reaches stash_limit with nobody reading ends the multishot,
-// so the kernel's socket buffer and TCP's window hold the rest, as with plain recv; the
-// next recv that finds the stash empty re-arms.
+// Backpressure: each multishot is armed (with an empty stash) for at most stash_limit
+// bytes (Linux 6.17+: IORING_OP_RECV's optlen, the "multishot total length"); after
+// that the kernel ends it and the socket buffer and TCP's window hold the rest, as with
+// plain recv, until a recv finds the stash empty and re-arms. So a connection that is not
+// read holds at most stash_limit plus one buffer. Older kernels refuse the limit
+// (EINVAL): there a stash that reaches stash_limit cancels the multishot, and what the
+// kernel received for it before the cancel lands (one run of its task work, up to
+// hundreds of KiB) is kept too.
 //
 // Out of buffers: the kernel ends the multishot with ENOBUFS; it is re-armed when a
 // reader waits (the buffers are back by then), and counted in recv_buffer_shortages.
@@ -55,6 +60,7 @@ struct UringBackend::RecvStream {
   bool orphaned = false;    // its fd was forgotten: retire at the final completion
   bool delivered = false;   // bytes ever arrived (tells "-EINVAL: unsupported" apart)
   bool parking = false;     // cancelled for a poll_read: retire it if it ends empty
+  bool limited = false;     // armed with a byte limit (tells "-EINVAL: no limits" apart)
   std::size_t orphan_index = 0;
 };
 
@@ -186,6 +192,11 @@ bool UringBackend::arm(RecvStream& st) {
   io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = kRecvGroup;
+  // Armed only with an empty stash (a waiter means nothing is stashed), so this bounds it.
+  st.limited = multishot_limit_;
+  // The limit is the SQE's optlen, which liburing 2.3's header (Debian 12) still calls
+  // file_index: the same 32 bits.
+  if (st.limited) sqe->file_index = static_cast<__u32>(stash_limit);
   io_uring_sqe_set_data(sqe, &st.op);
   st.armed = true;
   ++streams_armed_;
@@ -220,8 +231,9 @@ void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
     return;
   }
   st.stash.append(data, n);
+  counters_.largest_recv_stash = std::max<std::uint64_t>(counters_.largest_recv_stash, st.stash.size());
   if (w) wake_waiter(st, 0);
-  else if (st.stash.size() >= stash_limit) cancel_multishot(st);
+  else if (st.stash.size() >= stash_limit && !st.limited) cancel_multishot(st);
 }
 
 void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe) {
@@ -243,6 +255,11 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   const bool parking = std::exchange(st.parking, false);
   if (cqe.res == -ENOBUFS) {
     ++counters_.recv_buffer_shortages;
+  } else if (cqe.res == -EINVAL && !st.delivered && st.limited) {
+    // Kernels before 6.17 take no byte limit (and those before 6.0 no multishot at
+    // all): try again without one.
+    if (std::exchange(multishot_limit_, false))
+      log(LogLevel::info, "io_uring: multishot receive takes no byte limit (EINVAL); an unread connection may hold more than {} KiB", stash_limit / 1024);
   } else if (cqe.res == -EINVAL && !st.delivered && multishot_recv_) {
     // Kernels before 6.0 have buffer rings but no multishot receive.
     multishot_recv_ = false;
@@ -326,7 +343,7 @@ void UringBackend::retire(RecvStream& st) {
   if (st.stash.capacity() > stash_limit) std::string().swap(st.stash);
   st.stash.clear();
   st.ended = no_result;
-  st.orphaned = st.delivered = st.parking = false;
+  st.orphaned = st.delivered = st.parking = st.limited = false;
   spare_.push_back(&st);
 }
 

@@ -59,6 +59,11 @@ struct BackendCounters {
   // Sockets entered in the ring's file table, so that their sends skip the file lookup
   // (io_uring on Linux 6.13+; a socket read more than once is entered).
   std::uint64_t registered_sockets = 0;
+  // The most bytes one socket's receive stash has held: bytes that arrived for a socket
+  // read by a multishot receive while nobody was reading it. At most 64 KiB plus one
+  // receive buffer on Linux 6.17+; earlier kernels add what one burst of completions
+  // brought before the multishot's cancel landed.
+  std::uint64_t largest_recv_stash = 0;
 };
 
 class Backend {
