@@ -1,6 +1,7 @@
 #include "hellepoll/http/server.hpp"
 
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -20,6 +21,7 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 #include "access_log.hpp"
+#include "log_throttle.hpp"
 #include "switch_user.hpp"
 
 namespace hellepoll::http {
@@ -59,26 +61,43 @@ void ServerThread::drain() {
     if (c->idle) ::shutdown(c->fd, SHUT_RD);
 }
 
+void ServerThread::reclaim_idle(std::size_t at_most) noexcept {
+  for (Tracked* c : connections_) {
+    if (at_most == 0) break;
+    if (!c->idle) continue;
+    ::shutdown(c->fd, SHUT_RD);
+    c->idle = false;  // not picked again before it has closed
+    --at_most;
+  }
+}
+
 Task<void> ServerThread::serve(Listener& listener) {
   listener_ = &listener;
-  bool logged_exhaustion = false;
   while (!draining_) {
     auto conn = co_await listener.accept();
     if (!conn) {
       if (draining_ || conn.error() == std::errc::operation_canceled) break;
       const int err = conn.error().value();
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        // Out of descriptors or memory: say so once, back off instead of spinning, and
-        // resume when connections close.
-        if (!logged_exhaustion) log(LogLevel::error, "accept: {}; backing off", conn.error().message());
-        logged_exhaustion = true;
+        // Out of descriptors or memory: say so (at most once a minute), back off instead
+        // of spinning, and resume when connections close. Connections waiting for a request (kept alive,
+        // or connected and silent) are closed a few at a time meanwhile, as nginx does
+        // when short of connections (RFC 9112 §9.8 lets a server close an idle one at any
+        // time): otherwise a client in the backlog waits for idle timeouts, and one who
+        // holds every descriptor with silent connections shuts everybody else out.
+        // Only for a client that is there: Linux fails accept with EMFILE before it looks
+        // at the backlog, so epoll's accept-until-EAGAIN meets it after every connection
+        // that takes the last descriptor.
+        static detail::LogThrottle once_a_minute(60);
+        if (once_a_minute.allow()) log(LogLevel::error, "accept: {}; backing off, closing idle connections for waiting clients", conn.error().message());
+        pollfd backlog{listener.fd(), POLLIN, 0};
+        if (::poll(&backlog, 1, 0) > 0) reclaim_idle(std::max<std::size_t>(1, connections_.size() / 32));
         co_await sleep_for(50ms);
         continue;
       }
       log(LogLevel::warn, "accept: {}", conn.error().message());
       continue;
     }
-    logged_exhaustion = false;
     spawn(serve_connection(std::move(*conn), *this));
   }
   listener_ = nullptr;
