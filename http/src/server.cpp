@@ -21,6 +21,7 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 #include "access_log.hpp"
+#include "descriptors_ran_out.hpp"
 #include "log_throttle.hpp"
 #include "switch_user.hpp"
 
@@ -61,6 +62,16 @@ void ServerThread::drain() {
     if (c->idle) ::shutdown(c->fd, SHUT_RD);
 }
 
+namespace {
+thread_local ServerThread* serving_thread = nullptr;  // this thread's, while serve() runs
+}  // namespace
+
+namespace detail {
+void descriptors_ran_out() noexcept {
+  if (serving_thread) serving_thread->reclaim_idle(std::max<std::size_t>(1, serving_thread->connections() / 32));
+}
+}  // namespace detail
+
 void ServerThread::reclaim_idle(std::size_t at_most) noexcept {
   for (Tracked* c : connections_) {
     if (at_most == 0) break;
@@ -73,6 +84,7 @@ void ServerThread::reclaim_idle(std::size_t at_most) noexcept {
 
 Task<void> ServerThread::serve(Listener& listener) {
   listener_ = &listener;
+  serving_thread = this;
   while (!draining_) {
     auto conn = co_await listener.accept();
     if (!conn) {
@@ -91,7 +103,7 @@ Task<void> ServerThread::serve(Listener& listener) {
         static detail::LogThrottle once_a_minute(60);
         if (once_a_minute.allow()) log(LogLevel::error, "accept: {}; backing off, closing idle connections for waiting clients", conn.error().message());
         pollfd backlog{listener.fd(), POLLIN, 0};
-        if (::poll(&backlog, 1, 0) > 0) reclaim_idle(std::max<std::size_t>(1, connections_.size() / 32));
+        if (::poll(&backlog, 1, 0) > 0) detail::descriptors_ran_out();
         co_await sleep_for(50ms);
         continue;
       }
@@ -101,6 +113,7 @@ Task<void> ServerThread::serve(Listener& listener) {
     spawn(serve_connection(std::move(*conn), *this));
   }
   listener_ = nullptr;
+  serving_thread = nullptr;
   // drain() spawned the connections it took from the listener's queue and backlog; they
   // are tracked once they start, which may be after this resumes in the same turn (an
   // accept completion had scheduled us first). Let them start, or with every connection

@@ -23,6 +23,7 @@
 #include "hellepoll/io.hpp"
 #include "hellepoll/log.hpp"
 #include "hellepoll/scheduler.hpp"
+#include "descriptors_ran_out.hpp"
 #include "directory_listing.hpp"
 #include "log_throttle.hpp"
 #include "request_preconditions.hpp"
@@ -149,12 +150,14 @@ Response open_error(int err, std::string_view path) {
     // The connection closes, as nginx's 500 does: its descriptor is one a file needs. Kept
     // open, clients that retry on their connection held every descriptor for good and
     // were never served (helper-32: 300 clients, 256 descriptors, 0 of 3,720 served).
+    // A few idle connections close too, so that the retry finds a descriptor.
     static detail::LogThrottle once_a_minute(60);
     log(once_a_minute.allow() ? LogLevel::warn : LogLevel::debug, "static: cannot open {}: {} (503 until descriptors free up)", path,
         std::error_code(-err, std::system_category()).message());
     Response r = Response::error(503, "the server is out of file descriptors; try again");
     r.header("Retry-After", "1");
     r.close_connection();
+    detail::descriptors_ran_out();
     return r;
   }
   // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
