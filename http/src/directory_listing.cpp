@@ -13,12 +13,20 @@
 
 namespace hellepoll::http {
 
-std::string listing_page(int dir_fd, std::string_view shown_path) {
+std::string listing_page(int dir_fd, std::string_view shown_path, int& error) {
   std::vector<std::pair<std::string, bool>> entries;  // name, is_dir
   // A fresh open of the directory, not a dup: readdir moves the position of the open file
   // it reads, and other requests may be listing through the same one (shared_open.hpp).
   int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (DIR* d = own >= 0 ? ::fdopendir(own) : nullptr) {
+  DIR* d = own >= 0 ? ::fdopendir(own) : nullptr;
+  if (!d) {
+    // Out of descriptors since the directory itself opened, say: not an empty listing.
+    error = -errno;
+    if (own >= 0) ::close(own);
+    return {};
+  }
+  error = 0;
+  {
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       // Hidden names stay unlisted (nginx's autoindex does the same): ".git", ".env" and
@@ -34,8 +42,6 @@ std::string listing_page(int dir_fd, std::string_view shown_path) {
       entries.emplace_back(std::move(name), is_dir);
     }
     ::closedir(d);
-  } else if (own >= 0) {
-    ::close(own);
   }
   std::sort(entries.begin(), entries.end());
   std::string title = html_escape(shown_path);

@@ -261,7 +261,10 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       // server out of descriptors (503), is the reason to give.
       if (index.error != -ENOENT && index.error != -ENOTDIR) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
-      co_return Response::html(listing_page(file.fd, rel.empty() ? "/" : "/" + rel + "/"));
+      int error = 0;
+      std::string page = listing_page(file.fd, rel.empty() ? "/" : "/" + rel + "/", error);
+      if (error) co_return open_error(error, req.path());
+      co_return Response::html(std::move(page));
     }
   } else if (norm->trailing_slash) {
     co_return not_found();  // "/file.txt/" names a directory, and there is none (nginx: 404)

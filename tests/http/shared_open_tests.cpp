@@ -3,6 +3,7 @@
 // on epoll every open starts at once and nothing is shared. Either way no request sees a
 // file older than its own open would have: one replaced on disk is seen by the next open.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,10 +151,35 @@ BOOST_AUTO_TEST_CASE(listings_through_one_shared_fd_each_list_every_entry) {
   const int fd = ::openat(dir.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   BOOST_REQUIRE_GE(fd, 0);
   for (int i = 0; i < 2; ++i) {
-    const std::string page = listing_page(fd, "/d/");
+    int error = 1;
+    const std::string page = listing_page(fd, "/d/", error);
+    BOOST_TEST(error == 0);
     BOOST_TEST(page.find("one.txt") != std::string::npos, page);
     BOOST_TEST(page.find("two.txt") != std::string::npos, page);
   }
+  ::close(fd);
+}
+
+// The listing's own open can fail where the directory's did not (the process ran out of
+// descriptors in between): that is the error to answer with (503), not an empty listing.
+BOOST_AUTO_TEST_CASE(a_listing_that_cannot_open_its_directory_says_why) {
+  Dir dir;
+  dir.put("one.txt", "1");
+  const int fd = ::openat(dir.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  BOOST_REQUIRE_GE(fd, 0);
+  const int next_free = ::dup(fd);  // the number the next open would take
+  BOOST_REQUIRE_GE(next_free, 0);
+  ::close(next_free);
+  rlimit old{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(next_free);  // no descriptor free below it
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  int error = 0;
+  const std::string page = listing_page(fd, "/d/", error);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  BOOST_TEST(error == -EMFILE);
+  BOOST_TEST(page.empty(), page);
   ::close(fd);
 }
 
