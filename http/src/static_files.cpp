@@ -302,11 +302,13 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
   detail::TrustedFields::add(r, "Accept-Ranges", "bytes");
 
   // RFC 9110 §14.2: Range is defined for GET only; any other method ignores it. Neither
-  // field is a list, so two lines of one (§5.3: the same as their values joined by a
-  // comma) are no valid value: the full 200, as for any invalid Range or If-Range.
-  std::string joined_range, joined_if_range;
+  // field is a list, so two lines of one are no valid value: the full 200, as for any
+  // invalid Range or If-Range. (§5.3 would read them joined by a comma, and "bytes=0-1"
+  // then "5-6" join into a valid range list: so the count decides, not the joined text.)
+  std::string joined_range, joined_if_range;  // non-empty: the field came more than once
   auto range_header = req.method_kind() == Method::GET ? req.header_list("Range", joined_range) : std::nullopt;
   auto if_range = req.header_list("If-Range", joined_if_range);
+  if (!joined_range.empty() || !joined_if_range.empty()) range_header.reset();
   if (range_header && (!if_range || if_range_allows_partial(*if_range, etag, mtime))) {
     RangeSpec spec = parse_range(*range_header, size);
     if (spec.kind() == RangeSpec::Kind::unsatisfiable) {

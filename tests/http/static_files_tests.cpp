@@ -275,6 +275,16 @@ BOOST_DATA_TEST_CASE(every_range_form, test::backends, backend) {
     auto two_ranges = co_await fetch(at, get("/small.txt", "Range: bytes=0-4\r\nRange: bytes=6-7\r\n"));
     BOOST_TEST(two_ranges.status == 200);
     BOOST_TEST(two_ranges.body == site.small);
+    // Also when the joined text would read as one valid list ("bytes=0-4, 6-7": helper-33),
+    // and for two matching If-Range lines: more than one line is no single value.
+    auto joins_valid = co_await fetch(at, get("/small.txt", "Range: bytes=0-4\r\nRange: 6-7\r\n"));
+    BOOST_TEST(joins_valid.status == 200);
+    BOOST_TEST(joins_valid.body == site.small);
+    auto same_if_range = co_await fetch(
+        at, get("/small.txt", "Range: bytes=0-4\r\nIf-Range: " + full.header("ETag") + "\r\nIf-Range: " +
+                                  full.header("ETag") + "\r\n"));
+    BOOST_TEST(same_if_range.status == 200);
+    BOOST_TEST(same_if_range.body == site.small);
 
     // RFC 9110 §14.2: Range is defined for GET only; HEAD describes the whole file.
     auto head = co_await fetch(at, "HEAD /one.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\n\r\n", true);
