@@ -571,6 +571,7 @@ Task<void> Connection::run() {
       if (thread_.draining() && served_ > 0) break;
       // No byte of a request is buffered: drain() may end this connection's reading.
       idle = true;
+      idle_since = Scheduler::current().turn_started();
       // Most keep-alive requests follow soon: wait with the buffer in place first (inline:
       // no frame per request); a connection idle for longer goes to wait_idle.
       const Deadline idle_deadline = turn_deadline(opts_.idle_timeout);

@@ -73,9 +73,10 @@ void descriptors_ran_out() noexcept {
 }  // namespace detail
 
 void ServerThread::reclaim_idle(std::size_t at_most) noexcept {
+  const TimePoint settled = Clock::now() - 100ms;
   for (Tracked* c : connections_) {
     if (at_most == 0) break;
-    if (!c->idle) continue;
+    if (!c->idle || c->idle_since > settled) continue;
     ::shutdown(c->fd, SHUT_RD);
     c->idle = false;  // not picked again before it has closed
     --at_most;

@@ -56,6 +56,7 @@ BOOST_DATA_TEST_CASE(emfile_logs_once_backs_off_and_closes_an_idle_connection_fo
     busy.push_back(std::make_unique<SyncClient>(server.port()));
     BOOST_REQUIRE(busy.back()->send("GET / HTTP/1.1\r\n"));
   }
+  std::this_thread::sleep_for(300ms);  // the server has read those bytes: none is idle
   // The next connection completes its handshake in the backlog, but accept fails.
   SyncClient waiting(server.port());
   BOOST_REQUIRE(waiting.send(kRequest));
@@ -115,6 +116,7 @@ BOOST_DATA_TEST_CASE(a_file_that_cannot_be_opened_for_want_of_descriptors_is_503
       if (!seen_closed[i] && held[i]->closed_by_peer(10ms)) seen_closed[i] = true, ++n;
     return n;
   };
+  std::this_thread::sleep_for(200ms);  // idle long enough to be closed for room (100 ms)
   {
     SyncClient last(server.port());  // accepted into the last descriptor
     BOOST_REQUIRE(last.send(get));

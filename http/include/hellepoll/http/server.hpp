@@ -21,6 +21,7 @@
 
 #include "hellepoll/backend.hpp"
 #include "hellepoll/clock.hpp"
+#include "hellepoll/clock.hpp"
 #include "hellepoll/http/parse_error.hpp"
 #include "hellepoll/http/router.hpp"
 #include "hellepoll/net/address.hpp"
@@ -104,6 +105,7 @@ class ServerThread {
   struct Tracked {
     int fd = -1;
     bool idle = false;       // waiting for a request with no byte of it read (kept alive, or fresh)
+    TimePoint idle_since{};  // when it last became idle (the start of that scheduler turn)
     std::size_t index = 0;   // in connections_: closing one is O(1) with 50,000 open
   };
   void track(Tracked* c) {
@@ -112,8 +114,9 @@ class ServerThread {
     peak_connections_ = std::max(peak_connections_, connections_.size());
   }
   void untrack(Tracked* c) noexcept;
-  // Out of descriptors: ends the reading of up to `at_most` idle connections, which then
-  // close (as drain() does), so that clients waiting in the backlog get in.
+  // Out of descriptors: ends the reading of up to `at_most` connections idle for at least
+  // 100 ms (one just accepted or answered is likely about to send), which then close (as
+  // drain() does), so that clients waiting in the backlog get in.
   void reclaim_idle(std::size_t at_most) noexcept;
   // Claims `n` bytes of max_body_memory_per_thread for a request body; false if they are
   // not free. Each claim is given back with release_body_memory.
