@@ -93,14 +93,14 @@ Task<void> ServerThread::serve(Listener& listener) {
       const int err = conn.error().value();
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         // Out of descriptors or memory: say so (at most once a minute), back off instead
-        // of spinning, and resume when connections close. Connections waiting for a request (kept alive,
-        // or connected and silent) are closed a few at a time meanwhile, as nginx does
-        // when short of connections (RFC 9112 §9.8 lets a server close an idle one at any
-        // time): otherwise a client in the backlog waits for idle timeouts, and one who
-        // holds every descriptor with silent connections shuts everybody else out.
-        // Only for a client that is there: Linux fails accept with EMFILE before it looks
-        // at the backlog, so epoll's accept-until-EAGAIN meets it after every connection
-        // that takes the last descriptor.
+        // of spinning, and resume when connections close. Connections waiting for a
+        // request (kept alive, or connected and silent) are closed a few at a time
+        // meanwhile, as nginx does when short of connections (RFC 9112 §9.8 lets a server
+        // close an idle one at any time): otherwise a client in the backlog waits for idle
+        // timeouts, and one who holds every descriptor with silent connections shuts
+        // everybody else out. Only for a client that is there: Linux fails accept with
+        // EMFILE before it looks at the backlog, so epoll's accept-until-EAGAIN meets it
+        // after every connection that takes the last descriptor.
         static detail::LogThrottle once_a_minute(60);
         if (once_a_minute.allow()) log(LogLevel::error, "accept: {}; backing off, closing idle connections for waiting clients", conn.error().message());
         pollfd backlog{listener.fd(), POLLIN, 0};
