@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+from hbench import wait_listening
 
 binary, backend, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 clients = int(sys.argv[4]) if len(sys.argv) > 4 else 300
@@ -65,12 +68,7 @@ class Client:
 
 
 try:
-    for _ in range(100):  # until it listens
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_listening(port, server, Path(os.devnull))
     crowd = [Client() for _ in range(clients)]
     until = time.monotonic() + seconds
     while time.monotonic() < until:

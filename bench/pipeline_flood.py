@@ -10,6 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from hbench import wait_listening
 
 binary, backend, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conns = int(sys.argv[4]) if len(sys.argv) > 4 else 100
@@ -24,12 +27,7 @@ def rss_kib():
 
 
 try:
-    for _ in range(100):  # until it listens
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_listening(port, server, Path(os.devnull))
     before = rss_kib()
     socks = []
     for _ in range(conns):

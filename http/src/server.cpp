@@ -68,11 +68,12 @@ thread_local ServerThread* serving_thread = nullptr;  // this thread's, while se
 
 namespace detail {
 void descriptors_ran_out() noexcept {
-  if (serving_thread) serving_thread->reclaim_idle(std::max<std::size_t>(1, serving_thread->connections() / 32));
+  if (serving_thread) serving_thread->reclaim_idle();
 }
 }  // namespace detail
 
-void ServerThread::reclaim_idle(std::size_t at_most) noexcept {
+void ServerThread::reclaim_idle() noexcept {
+  std::size_t at_most = std::max<std::size_t>(1, connections_.size() / 32);
   const TimePoint settled = Clock::now() - 100ms;
   for (Tracked* c : connections_) {
     if (at_most == 0) break;
@@ -104,7 +105,7 @@ Task<void> ServerThread::serve(Listener& listener) {
         static detail::LogThrottle once_a_minute(60);
         if (once_a_minute.allow()) log(LogLevel::error, "accept: {}; backing off, closing idle connections for waiting clients", conn.error().message());
         pollfd backlog{listener.fd(), POLLIN, 0};
-        if (::poll(&backlog, 1, 0) > 0) detail::descriptors_ran_out();
+        if (::poll(&backlog, 1, 0) > 0) reclaim_idle();
         co_await sleep_for(50ms);
         continue;
       }

@@ -114,10 +114,10 @@ class ServerThread {
     peak_connections_ = std::max(peak_connections_, connections_.size());
   }
   void untrack(Tracked* c) noexcept;
-  // Out of descriptors: ends the reading of up to `at_most` connections idle for at least
-  // 100 ms (one just accepted or answered is likely about to send), which then close (as
-  // drain() does), so that clients waiting in the backlog get in.
-  void reclaim_idle(std::size_t at_most) noexcept;
+  // Out of descriptors: ends the reading of 1/32 of the connections (at least one) that
+  // have been idle for 100 ms or more (one just accepted or answered is likely about to
+  // send), which then close (as drain() does), so that waiting clients get in.
+  void reclaim_idle() noexcept;
   // Claims `n` bytes of max_body_memory_per_thread for a request body; false if they are
   // not free. Each claim is given back with release_body_memory.
   bool claim_body_memory(std::uint64_t n) noexcept {
