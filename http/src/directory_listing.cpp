@@ -6,32 +6,57 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "hellepoll/http/path.hpp"
+#include "hellepoll/sleep.hpp"
 
 namespace hellepoll::http {
 
-std::string listing_page(int dir_fd, std::string_view shown_path, int& error) {
-  std::vector<std::pair<std::string, bool>> entries;  // name, is_dir
+namespace {
+
+struct Entry {
+  std::string name;
+  bool is_dir;
+};
+
+struct DirCloser {
+  DIR* d;
+  ~DirCloser() { ::closedir(d); }
+};
+
+}  // namespace
+
+Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t slice) {
+  slice = std::max<std::size_t>(slice, 1);
   // A fresh open of the directory, not a dup: readdir moves the position of the open file
   // it reads, and other requests may be listing through the same one (shared_open.hpp).
-  int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* d = own >= 0 ? ::fdopendir(own) : nullptr;
   if (!d) {
-    // Out of descriptors since the directory itself opened, say: not an empty listing.
-    error = -errno;
+    const int error = -errno;
     if (own >= 0) ::close(own);
-    return {};
+    co_return ListingPage{{}, error};
   }
-  error = 0;
+  const auto by_name = [](const Entry& a, const Entry& b) { return a.name < b.name; };
+  std::vector<Entry> entries;
+  std::size_t run_start = 0;  // entries are sorted in runs of `slice` as they are read
   {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
+    DirCloser closer{d};  // also when the scheduler stops while this waits for its turn
+    for (;;) {
+      errno = 0;
+      dirent* e = ::readdir(d);
+      if (!e) {
+        if (errno != 0) co_return ListingPage{{}, -errno};  // an I/O error mid-directory: not half a listing
+        break;
+      }
       // Hidden names stay unlisted (nginx's autoindex does the same): ".git", ".env" and
       // the like are rarely meant to be advertised, even where they can be fetched.
-      if (name[0] == '.') continue;
+      if (e->d_name[0] == '.') continue;
       bool is_dir = e->d_type == DT_DIR;
       if (e->d_type == DT_LNK || e->d_type == DT_UNKNOWN) {
         // A link to a directory is listed as one ("name/", as nginx does), or following
@@ -39,22 +64,52 @@ std::string listing_page(int dir_fd, std::string_view shown_path, int& error) {
         struct stat st {};
         is_dir = ::fstatat(::dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
       }
-      entries.emplace_back(std::move(name), is_dir);
+      entries.push_back({e->d_name, is_dir});
+      if (entries.size() - run_start == slice) {
+        std::sort(entries.begin() + run_start, entries.end(), by_name);
+        run_start = entries.size();
+        co_await yield();  // readdir's position stays in `d`
+      }
     }
-    ::closedir(d);
   }
-  std::sort(entries.begin(), entries.end());
-  std::string title = html_escape(shown_path);
-  std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
-                     "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
-  if (shown_path != "/") html += "<li><a href=\"../\">../</a></li>\n";
-  for (const auto& [name, is_dir] : entries) {
-    std::string shown = html_escape(name) + (is_dir ? "/" : "");
-    html += "<li><a href=\"" + html_escape(percent_encode_path_segment(name)) + (is_dir ? "/" : "") + "\">" + shown +
-            "</a></li>\n";
+  std::sort(entries.begin() + run_start, entries.end(), by_name);
+  // The sorted runs merged pairwise, one merge per turn: a single sort of 50,000 names
+  // held the thread for ~25 ms, the last merge of two halves takes ~2.
+  for (std::size_t width = slice; width < entries.size(); width *= 2) {
+    for (std::size_t lo = 0; lo + width < entries.size(); lo += 2 * width) {
+      const auto first = entries.begin() + static_cast<std::ptrdiff_t>(lo);
+      const auto end = entries.begin() + static_cast<std::ptrdiff_t>(std::min(lo + 2 * width, entries.size()));
+      std::inplace_merge(first, first + static_cast<std::ptrdiff_t>(width), end, by_name);
+      co_await yield();
+    }
   }
-  html += "</ul></body></html>\n";
-  return html;
+
+  ListingPage page;
+  std::string& html = page.html;
+  const std::string title = html_escape(shown_path);
+  html.reserve(256 + entries.size() * 96);
+  html.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ")
+      .append(title)
+      .append("</title></head>\n<body><h1>Index of ")
+      .append(title)
+      .append("</h1>\n<ul>\n");
+  if (shown_path != "/") html.append("<li><a href=\"../\">../</a></li>\n");
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const std::string_view slash = e.is_dir ? "/" : "";
+    // The href needs no HTML escaping: percent-encoding leaves only unreserved
+    // characters and "%XX" in it.
+    html.append("<li><a href=\"")
+        .append(percent_encode_path_segment(e.name))
+        .append(slash)
+        .append("\">")
+        .append(html_escape(e.name))
+        .append(slash)
+        .append("</a></li>\n");
+    if ((i + 1) % slice == 0) co_await yield();
+  }
+  html.append("</ul></body></html>\n");
+  co_return page;
 }
 
 }  // namespace hellepoll::http

@@ -261,10 +261,12 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       // server out of descriptors (503), is the reason to give.
       if (index.error != -ENOENT && index.error != -ENOTDIR) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
-      int error = 0;
-      std::string page = listing_page(file.fd, rel.empty() ? "/" : "/" + rel + "/", error);
-      if (error) co_return open_error(error, req.path());
-      co_return Response::html(std::move(page));
+      // Named, not a ?: temporary inside the co_await: g++ 12 frees such a temporary
+      // wrongly ("free(): invalid size").
+      std::string shown = rel.empty() ? "/" : "/" + rel + "/";
+      ListingPage page = co_await listing_page(file.fd, std::move(shown));
+      if (page.error) co_return open_error(page.error, req.path());
+      co_return Response::html(std::move(page.html));
     }
   } else if (norm->trailing_slash) {
     co_return not_found();  // "/file.txt/" names a directory, and there is none (nginx: 404)

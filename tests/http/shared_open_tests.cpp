@@ -3,12 +3,10 @@
 // on epoll every open starts at once and nothing is shared. Either way no request sees a
 // file older than its own open would have: one replaced on disk is seen by the next open.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -18,7 +16,6 @@
 #include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 #include "hellepoll/when_all.hpp"
-#include "directory_listing.hpp"
 #include "shared_open.hpp"
 #include "support/backends.hpp"
 #include "support/fds.hpp"
@@ -140,47 +137,6 @@ BOOST_DATA_TEST_CASE(different_files_and_roots_are_never_shared, test::backends,
     BOOST_TEST(f->shared == nullptr);
     release_file(f->fd, f->shared);
   }
-}
-
-// Requests listing a directory may share its fd: each listing reads through its own open,
-// or the second would start where the first left the shared read position (at the end).
-BOOST_AUTO_TEST_CASE(listings_through_one_shared_fd_each_list_every_entry) {
-  Dir dir;
-  dir.put("one.txt", "1");
-  dir.put("two.txt", "2");
-  const int fd = ::openat(dir.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  BOOST_REQUIRE_GE(fd, 0);
-  for (int i = 0; i < 2; ++i) {
-    int error = 1;
-    const std::string page = listing_page(fd, "/d/", error);
-    BOOST_TEST(error == 0);
-    BOOST_TEST(page.find("one.txt") != std::string::npos, page);
-    BOOST_TEST(page.find("two.txt") != std::string::npos, page);
-  }
-  ::close(fd);
-}
-
-// The listing's own open can fail where the directory's did not (the process ran out of
-// descriptors in between): that is the error to answer with (503), not an empty listing.
-BOOST_AUTO_TEST_CASE(a_listing_that_cannot_open_its_directory_says_why) {
-  Dir dir;
-  dir.put("one.txt", "1");
-  const int fd = ::openat(dir.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  BOOST_REQUIRE_GE(fd, 0);
-  const int next_free = ::dup(fd);  // the number the next open would take
-  BOOST_REQUIRE_GE(next_free, 0);
-  ::close(next_free);
-  rlimit old{};
-  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
-  rlimit tight = old;
-  tight.rlim_cur = static_cast<rlim_t>(next_free);  // no descriptor free below it
-  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  int error = 0;
-  const std::string page = listing_page(fd, "/d/", error);
-  ::setrlimit(RLIMIT_NOFILE, &old);
-  BOOST_TEST(error == -EMFILE);
-  BOOST_TEST(page.empty(), page);
-  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
