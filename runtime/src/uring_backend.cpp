@@ -136,7 +136,8 @@ UringBackend::~UringBackend() {
 std::string UringBackend::describe() const {
   std::string s = "io_uring (" + flag_names(setup_flags_);
   if (multishot_recv_)
-    s += "; multishot recv into " + std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
+    s += std::string("; multishot recv") + (multishot_limit_ ? "" : " (no byte limit)") + " into " +
+         std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
   if (batch_wait_us_) s += "; batched waits up to " + std::to_string(batch_wait_us_) + " us";
   if (fixed_slots_) s += "; sends by a " + std::to_string(fixed_slots_) + "-slot file table";
   return s + ")";

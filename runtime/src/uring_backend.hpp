@@ -16,6 +16,17 @@
 
 namespace hellepoll::detail {
 
+// Test hooks: this kernel's refusals, on request, so that the fallbacks older kernels take
+// run in the tests too (tests/net/recv_stream_tests.cpp). A multishot receive armed with a
+// byte limit (refuse_recv_limit: as before Linux 6.17), or any (refuse_multishot_recv: as
+// before 6.0), goes to the kernel with MSG_WAITALL, which every kernel refuses for a
+// multishot receive with EINVAL. Read when a multishot is armed, on its thread.
+struct UringFaults {
+  bool refuse_recv_limit = false;
+  bool refuse_multishot_recv = false;
+};
+inline UringFaults uring_faults;
+
 class UringBackend final : public Backend {
  public:
   // Throws std::system_error carrying the errno of the refusal (ENOSYS, EPERM, ...), or

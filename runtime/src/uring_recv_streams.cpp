@@ -28,6 +28,7 @@
 // out alone and the stream is retired, so an idle connection holds neither a stream
 // nor a kernel request. Its next recv arms a new one.
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <bit>
@@ -189,11 +190,12 @@ bool UringBackend::arm(RecvStream& st) {
   if (!multishot_recv_ || shutting_down_) return false;
   io_uring_sqe* sqe = next_sqe();
   if (!sqe) return false;
-  io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = kRecvGroup;
   // Armed only with an empty stash (a waiter means nothing is stashed), so this bounds it.
   st.limited = multishot_limit_;
+  const bool refused = uring_faults.refuse_multishot_recv || (st.limited && uring_faults.refuse_recv_limit);
+  io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, refused ? MSG_WAITALL : 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kRecvGroup;
   // The limit is the SQE's optlen, which liburing 2.3's header (Debian 12) still calls
   // file_index: the same 32 bits.
   if (st.limited) sqe->file_index = static_cast<__u32>(stash_limit);

@@ -23,6 +23,7 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "uring_backend.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -93,6 +94,76 @@ Scheduler with_recv_buffers(BackendKind backend, unsigned count) {
   return Scheduler(o);
 }
 
+// A connection read twice (a stream on io_uring), then not read for 1 s while its peer
+// pushes as much as it can for 800 ms, then read to the end.
+struct PausedReader {
+  std::size_t sent = 0;                   // by the peer, in all
+  std::size_t accepted_while_paused = 0;  // of it, taken while the server did not read
+  std::size_t read = 0;                   // by the server after the pause
+};
+
+PausedReader read_after_a_pause(Scheduler& s) {
+  Listener l = listen_loopback();
+  std::atomic<std::size_t> accepted_while_paused{0};
+  std::atomic<bool> paused{false};
+  std::size_t total = 0;
+  std::thread peer([to = l.local_address(), &accepted_while_paused, &paused, &total] {
+    const int fd = connect_blocking(to);
+    if (fd < 0) return;
+    write_all(fd, "a");
+    (void)read_exactly(fd, 1);
+    write_all(fd, "b");
+    while (!paused) std::this_thread::sleep_for(1ms);
+    // Push as much as the server will take in 800 ms while it does not read.
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    const std::string chunk(65536, 'x');
+    const auto until = std::chrono::steady_clock::now() + 800ms;
+    while (std::chrono::steady_clock::now() < until) {
+      const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n > 0) total += static_cast<std::size_t>(n);
+      else {
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, 10);
+      }
+    }
+    accepted_while_paused = total;
+    ::fcntl(fd, F_SETFL, 0);
+    ::shutdown(fd, SHUT_WR);
+    char sink[16];
+    (void)::recv(fd, sink, sizeof sink, 0);  // until the server closes
+    ::close(fd);
+  });
+  const std::size_t read = s.block_on([](Listener& listener, std::atomic<bool>& paused) -> Task<std::size_t> {
+    auto c = co_await listener.accept(Deadline::after(5s));
+    BOOST_REQUIRE(c);
+    char buf[65536];
+    (void)co_await c->recv(buf, sizeof buf, Deadline::after(5s));
+    (void)co_await c->send_all(std::string_view("k"));
+    (void)co_await c->recv(buf, sizeof buf, Deadline::after(5s));  // a second read: a stream on io_uring
+    paused = true;
+    co_await sleep_for(1s);
+    std::size_t got = 0;
+    for (;;) {
+      auto n = co_await c->recv(buf, sizeof buf, Deadline::after(20s));
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    co_await c->close();
+    co_return got;
+  }(l, paused));
+  peer.join();
+  return {total, accepted_while_paused, read};
+}
+
+// Sets the io_uring backend's fault hooks (uring_backend.hpp) for one test; the epoll
+// backend has none to set and must behave the same.
+struct FaultsFor {
+  explicit FaultsFor(detail::UringFaults f) { detail::uring_faults = f; }
+  ~FaultsFor() { detail::uring_faults = {}; }
+  FaultsFor(const FaultsFor&) = delete;
+  FaultsFor& operator=(const FaultsFor&) = delete;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(recv_stream)
@@ -145,61 +216,13 @@ BOOST_DATA_TEST_CASE(bytes_that_arrive_while_nobody_reads_come_out_in_order, tes
 
 BOOST_DATA_TEST_CASE(a_reader_that_stops_reading_holds_the_sender_back, test::backends, backend) {
   Scheduler s(backend);
-  Listener l = listen_loopback();
-  std::atomic<std::size_t> accepted_while_paused{0};
-  std::atomic<bool> paused{false};
-  std::size_t total = 0;
-  std::thread peer([to = l.local_address(), &accepted_while_paused, &paused, &total] {
-    const int fd = connect_blocking(to);
-    if (fd < 0) return;
-    write_all(fd, "a");
-    (void)read_exactly(fd, 1);
-    write_all(fd, "b");
-    while (!paused) std::this_thread::sleep_for(1ms);
-    // Push as much as the server will take in 800 ms while it does not read.
-    ::fcntl(fd, F_SETFL, O_NONBLOCK);
-    const std::string chunk(65536, 'x');
-    const auto until = std::chrono::steady_clock::now() + 800ms;
-    while (std::chrono::steady_clock::now() < until) {
-      const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
-      if (n > 0) total += static_cast<std::size_t>(n);
-      else {
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, 10);
-      }
-    }
-    accepted_while_paused = total;
-    ::fcntl(fd, F_SETFL, 0);
-    ::shutdown(fd, SHUT_WR);
-    char sink[16];
-    (void)::recv(fd, sink, sizeof sink, 0);  // until the server closes
-    ::close(fd);
-  });
-  const std::size_t read = s.block_on([](Listener& listener, std::atomic<bool>& paused) -> Task<std::size_t> {
-    auto c = co_await listener.accept(Deadline::after(5s));
-    BOOST_REQUIRE(c);
-    char buf[65536];
-    (void)co_await c->recv(buf, sizeof buf, Deadline::after(5s));
-    (void)co_await c->send_all(std::string_view("k"));
-    (void)co_await c->recv(buf, sizeof buf, Deadline::after(5s));  // a second read: a stream on io_uring
-    paused = true;
-    co_await sleep_for(1s);
-    std::size_t got = 0;
-    for (;;) {
-      auto n = co_await c->recv(buf, sizeof buf, Deadline::after(20s));
-      if (!n || *n == 0) break;
-      got += *n;
-    }
-    co_await c->close();
-    co_return got;
-  }(l, paused));
-  peer.join();
-  BOOST_TEST_MESSAGE(to_string(backend) << ": the peer got " << accepted_while_paused / 1024
+  const PausedReader r = read_after_a_pause(s);
+  BOOST_TEST_MESSAGE(to_string(backend) << ": the peer got " << r.accepted_while_paused / 1024
                                         << " KiB into the connection while the server did not read");
-  BOOST_TEST(read == total);
+  BOOST_TEST(r.read == r.sent);
   // Socket buffers (tcp_rmem/tcp_wmem maxima here: 32 MiB + 4 MiB) bound what the kernel
   // takes; a backend that kept reading into memory would take everything sent in 800 ms.
-  BOOST_TEST(accepted_while_paused < 40u * 1024 * 1024);
+  BOOST_TEST(r.accepted_while_paused < 40u * 1024 * 1024);
   // What the server itself holds for a connection it does not read: on io_uring the
   // multishot's stash, at most 64 KiB and one 4 KiB buffer (Linux 6.17+; before the
   // byte limit it grew to whatever one burst of completions brought, 0.5 MB seen); epoll
@@ -208,6 +231,38 @@ BOOST_DATA_TEST_CASE(a_reader_that_stops_reading_holds_the_sender_back, test::ba
   BOOST_TEST_MESSAGE(to_string(backend) << ": largest receive stash " << stash << " B");
   if (backend == BackendKind::uring) BOOST_TEST(stash > 0u);  // it was the stash that held them
   BOOST_TEST(stash <= 64u * 1024 + 4096);
+}
+
+// What kernels before 6.17 do (they refuse a multishot's byte limit with EINVAL), made to
+// happen here: the backend says so, arms again without the limit, and a reader that stops
+// reading still holds the sender back (the stash cancels the multishot at 64 KiB; what
+// came before the cancel landed is kept too: hundreds of KiB, not the megabytes sent).
+BOOST_DATA_TEST_CASE(without_a_byte_limit_the_stash_still_holds_the_sender_back, test::backends, backend) {
+  const FaultsFor faults({.refuse_recv_limit = true});
+  Scheduler s(backend);
+  const PausedReader r = read_after_a_pause(s);
+  BOOST_TEST(r.read == r.sent);
+  BOOST_TEST(r.accepted_while_paused < 40u * 1024 * 1024);
+  const auto stash = s.backend().counters().largest_recv_stash;
+  BOOST_TEST_MESSAGE(to_string(backend) << ": largest receive stash without a byte limit " << stash << " B");
+  BOOST_TEST(stash <= 4u * 1024 * 1024);
+  if (backend == BackendKind::uring) {
+    BOOST_TEST(stash > 0u);
+    BOOST_TEST(s.backend().describe().find("multishot recv (no byte limit)") != std::string::npos,
+               s.backend().describe());
+  }
+}
+
+// What kernels before 6.0 do (no multishot receive at all): one recv per read, and
+// every byte still arrives, in order, whether it came while the reader waited or not.
+BOOST_DATA_TEST_CASE(without_multishot_receives_every_byte_still_arrives, test::backends, backend) {
+  const FaultsFor faults({.refuse_multishot_recv = true});
+  Scheduler s(backend);
+  const PausedReader r = read_after_a_pause(s);
+  BOOST_TEST(r.read == r.sent);
+  BOOST_TEST(r.accepted_while_paused < 40u * 1024 * 1024);
+  BOOST_TEST(s.backend().counters().largest_recv_stash == 0u);  // nothing went through a stash
+  BOOST_TEST(s.backend().describe().find("multishot") == std::string::npos, s.backend().describe());
 }
 
 BOOST_DATA_TEST_CASE(running_out_of_receive_buffers_loses_nothing, test::backends, backend) {
