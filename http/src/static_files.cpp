@@ -257,9 +257,10 @@ Task<Response> serve_file(std::shared_ptr<Root> root, Request& req) {
       rel = index_rel;
     } else {
       owned_index.reset();
-      // Only an index that is not there gives the listing: one that cannot be read, or a
-      // server out of descriptors (503), is the reason to give.
-      if (index.error != -ENOENT && index.error != -ENOTDIR) co_return open_error(index.error, req.path());
+      // Only an index that is not there, or is not a file (a directory or a FIFO named
+      // index.html), gives the listing: one that cannot be read, or a server out of
+      // descriptors (503), is the reason to give.
+      if (index.fd < 0 && index.error != -ENOENT && index.error != -ENOTDIR) co_return open_error(index.error, req.path());
       if (!root->options.listing) co_return Response::error(403, "directory listing is disabled");
       // Named, not a ?: temporary inside the co_await: g++ 12 frees such a temporary
       // wrongly ("free(): invalid size").

@@ -67,6 +67,10 @@ struct Site {
     fs::create_symlink("small.txt", root / "good-link");
     fs::create_symlink(root / "small.txt", root / "abs-inside-link");
     ::mkfifo((root / "fifo").c_str(), 0644);
+    // index.html names no file here: a directory, and a FIFO.
+    fs::create_directories(root / "odd" / "index.html");
+    fs::create_directories(root / "odd2");
+    ::mkfifo((root / "odd2" / "index.html").c_str(), 0644);
     write(root / "noindex" / ".hidden", "h");
     fs::create_directories(root / "noindex" / ".git");
     // A Unix socket in the site: open(2) refuses it with ENXIO.
@@ -366,6 +370,13 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     auto spaced = co_await fetch(at, get("/noindex/sp%20ace/"));
     BOOST_TEST(spaced.status == 200);
     BOOST_TEST(spaced.body.find("<title>Index of /noindex/sp ace/</title>") != std::string::npos, spaced.body);
+    // An index.html that is no file (a directory, a FIFO) is no index: the listing, not a
+    // server error.
+    for (const char* path : {"/odd/", "/odd2/"}) {
+      auto odd = co_await fetch(at, get(path));
+      BOOST_TEST(odd.status == 200, path << " -> " << odd.status);
+      BOOST_TEST(odd.body.find("<a href=\"index.html") != std::string::npos, odd.body);
+    }
   });
   Router without = router_for(site, false);
   with_server(backend, without, test_options(), [&](SocketAddress at) -> Task<void> {
@@ -373,6 +384,11 @@ BOOST_DATA_TEST_CASE(directories_index_redirect_and_listing, test::backends, bac
     BOOST_TEST(refused.status == 403);
     auto fifo = co_await fetch(at, get("/fifo"));
     BOOST_TEST(fifo.status == 403);
+    for (const char* path : {"/odd/", "/odd2/"}) {
+      auto odd = co_await fetch(at, get(path));
+      BOOST_TEST(odd.status == 403, path << " -> " << odd.status);
+      BOOST_TEST(odd.body.find("directory listing is disabled") != std::string::npos, odd.body);
+    }
     auto unix_socket = co_await fetch(at, get("/sock"));
     BOOST_TEST(unix_socket.status == 403);
     BOOST_TEST(unix_socket.body.find("not a regular file") != std::string::npos, unix_socket.body);
