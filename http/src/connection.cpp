@@ -534,7 +534,10 @@ Task<Outcome> Connection::handle_complete_head() {
       skip_kind_ = BodyKind::None;
       co_return Outcome::close_lingering;  // linger() discards it
     }
-    if (!co_await skip_request_body()) co_return Outcome::close;
+    // A body that turns out malformed or too long: its client may still be sending, and a
+    // close with input unread would reset the reply away (RFC 9112 §9.6). A write error or
+    // an EOF ends the linger at once.
+    if (!co_await skip_request_body()) co_return Outcome::close_lingering;
   }
   if (keep_alive) co_return Outcome::keep_going;
   // Closing with input unread, or input still coming, makes the kernel answer it with RST,

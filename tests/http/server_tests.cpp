@@ -396,6 +396,39 @@ BOOST_DATA_TEST_CASE(refused_100_continue_with_the_body_sent_anyway_ends_with_fi
   });
 }
 
+// A request no route takes is answered at once and its body read and dropped after. When
+// that body turns out malformed or too long, the connection closes, lingering as any
+// close with input unread does: its client may still be sending, and a close would
+// answer that with RST (the client's sends fail), which can destroy the reply.
+BOOST_DATA_TEST_CASE(a_skipped_body_that_turns_out_bad_closes_lingering, backends, backend) {
+  Router r = make_router();
+  ServerOptions opts = test_options();
+  opts.limits.max_body = 1000;
+  with_server(backend, r, opts, [&](SocketAddress at) -> Task<void> {
+    const std::pair<const char*, const char*> cases[] = {
+        {"not a chunk size", "zz\r\n"},
+        {"a chunk over the limit", "200000\r\n"},
+        {"no CRLF after a chunk", "1\r\naXY"},
+    };
+    for (const auto& [name, body] : cases) {
+      BOOST_TEST_CONTEXT(name) {
+        Client c = co_await Client::connect(at);
+        co_await c.send(std::string("POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n") + body);
+        RawResponse resp = co_await c.read_response();
+        BOOST_TEST(resp.status == 404);
+        // Still sending after the reply: the server reads and drops it for a while.
+        bool sends_ok = true;
+        for (int i = 0; i < 3; ++i) {
+          co_await sleep_for(50ms);
+          auto sent = co_await c.stream().send_all(std::string(1000, 'x'), Deadline::after(5s));
+          sends_ok = sends_ok && sent.has_value();
+        }
+        BOOST_TEST(sends_ok, "a send after the reply failed: the server closed with input unread");
+      }
+    }
+  });
+}
+
 // Bodies held in memory are bounded per thread: while one upload holds most of the budget
 // another that would pass it gets 503 with Retry-After (Content-Length: before its body is
 // read; chunked: when its data would pass it), and the budget comes back when the upload
