@@ -138,6 +138,7 @@ std::string UringBackend::describe() const {
   if (multishot_recv_)
     s += std::string("; multishot recv") + (multishot_limit_ ? "" : " (no byte limit)") + " into " +
          std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
+  if (!multishot_accept_) s += "; one accept per connection";
   if (batch_wait_us_) s += "; batched waits up to " + std::to_string(batch_wait_us_) + " us";
   if (fixed_slots_) s += "; sends by a " + std::to_string(fixed_slots_) + "-slot file table";
   return s + ")";
@@ -160,8 +161,15 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
                            SOCK_CLOEXEC);
       break;
     case OpCode::accept_multi:
+      // Without multishot accepts (before Linux 5.19) each accept() arms a plain one: its
+      // completion lacks F_MORE, as a multishot's last one does, and the Listener re-arms.
+      if (!multishot_accept_) {
+        io_uring_prep_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2), SOCK_CLOEXEC);
+        break;
+      }
       io_uring_prep_multishot_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2),
                                      SOCK_CLOEXEC);
+      if (uring_faults.refuse_multishot_accept) sqe->len = 1;
       break;
     case OpCode::connect:
       io_uring_prep_connect(sqe, op.fd, static_cast<const sockaddr*>(op.ptr), static_cast<socklen_t>(op.len));
@@ -494,6 +502,15 @@ unsigned UringBackend::reap() {
       if (op->code == OpCode::read_at && cqe->res == -EAGAIN && op->backend_state != read_retried &&
           !shutting_down_ && retry_read_blocking(*op))
         continue;
+      if (cqe->res == -EINVAL && op->code == OpCode::accept_multi && multishot_accept_ && !shutting_down_) {
+        // Kernels before 5.19 refuse the multishot flag: accept one at a time from now
+        // on, starting with this one. (A socket that is not listening fails that one
+        // too, and its EINVAL is reported.)
+        multishot_accept_ = false;
+        log(LogLevel::info, "io_uring: no multishot accept (EINVAL); one accept per connection");
+        queue_sqe(*op);
+        continue;
+      }
       if (op->backend_state == awaiting_room) {
         if (cqe->res > 0) {
           retry_send_file(*op);

@@ -23,7 +23,7 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
-#include "uring_backend.hpp"
+#include "support/uring_faults.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -155,15 +155,6 @@ PausedReader read_after_a_pause(Scheduler& s) {
   return {total, accepted_while_paused, read};
 }
 
-// Sets the io_uring backend's fault hooks (uring_backend.hpp) for one test; the epoll
-// backend has none to set and must behave the same.
-struct FaultsFor {
-  explicit FaultsFor(detail::UringFaults f) { detail::uring_faults = f; }
-  ~FaultsFor() { detail::uring_faults = {}; }
-  FaultsFor(const FaultsFor&) = delete;
-  FaultsFor& operator=(const FaultsFor&) = delete;
-};
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(recv_stream)
@@ -238,7 +229,7 @@ BOOST_DATA_TEST_CASE(a_reader_that_stops_reading_holds_the_sender_back, test::ba
 // reading still holds the sender back (the stash cancels the multishot at 64 KiB; what
 // came before the cancel landed is kept too: hundreds of KiB, not the megabytes sent).
 BOOST_DATA_TEST_CASE(without_a_byte_limit_the_stash_still_holds_the_sender_back, test::backends, backend) {
-  const FaultsFor faults({.refuse_recv_limit = true});
+  const test::UringFaultsFor faults({.refuse_recv_limit = true});
   Scheduler s(backend);
   const PausedReader r = read_after_a_pause(s);
   BOOST_TEST(r.read == r.sent);
@@ -256,7 +247,7 @@ BOOST_DATA_TEST_CASE(without_a_byte_limit_the_stash_still_holds_the_sender_back,
 // What kernels before 6.0 do (no multishot receive at all): one recv per read, and
 // every byte still arrives, in order, whether it came while the reader waited or not.
 BOOST_DATA_TEST_CASE(without_multishot_receives_every_byte_still_arrives, test::backends, backend) {
-  const FaultsFor faults({.refuse_multishot_recv = true});
+  const test::UringFaultsFor faults({.refuse_multishot_recv = true});
   Scheduler s(backend);
   const PausedReader r = read_after_a_pause(s);
   BOOST_TEST(r.read == r.sent);
