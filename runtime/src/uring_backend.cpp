@@ -100,6 +100,12 @@ UringBackend::UringBackend(const BackendOptions& options) {
   }
   const bool files_update = io_uring_opcode_supported(probe, IORING_OP_FILES_UPDATE);
   io_uring_free_probe(probe);
+  if (!cancel_any_supported()) {
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(EOPNOTSUPP, std::generic_category(),
+                            "io_uring before Linux 5.19 (no IORING_ASYNC_CANCEL_ANY: a stopping thread could not "
+                            "cancel what it has in flight)");
+  }
 
   if (features & kFeatMinTimeout)
     batch_wait_us_ = static_cast<unsigned>(std::clamp<std::chrono::microseconds::rep>(options.batch_wait.count(), 0, 1'000'000));
@@ -138,7 +144,6 @@ std::string UringBackend::describe() const {
   if (multishot_recv_)
     s += std::string("; multishot recv") + (multishot_limit_ ? "" : " (no byte limit)") + " into " +
          std::to_string(recv_count_) + " x " + std::to_string(recv_size_) + " B buffers";
-  if (!multishot_accept_) s += "; one accept per connection";
   if (batch_wait_us_) s += "; batched waits up to " + std::to_string(batch_wait_us_) + " us";
   if (fixed_slots_) s += "; sends by a " + std::to_string(fixed_slots_) + "-slot file table";
   return s + ")";
@@ -161,15 +166,8 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& op) noexcept {
                            SOCK_CLOEXEC);
       break;
     case OpCode::accept_multi:
-      // Without multishot accepts (before Linux 5.19) each accept() arms a plain one: its
-      // completion lacks F_MORE, as a multishot's last one does, and the Listener re-arms.
-      if (!multishot_accept_) {
-        io_uring_prep_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2), SOCK_CLOEXEC);
-        break;
-      }
       io_uring_prep_multishot_accept(sqe, op.fd, static_cast<sockaddr*>(op.ptr), static_cast<socklen_t*>(op.ptr2),
                                      SOCK_CLOEXEC);
-      if (uring_faults.refuse_multishot_accept) sqe->len = 1;
       break;
     case OpCode::connect:
       io_uring_prep_connect(sqe, op.fd, static_cast<const sockaddr*>(op.ptr), static_cast<socklen_t>(op.len));
@@ -345,10 +343,32 @@ void UringBackend::cancel_all() {
   }
   io_uring_sqe* sqe = next_sqe();
   if (!sqe) return;
-  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  prepare_cancel_any(sqe);
   io_uring_sqe_set_data64(sqe, ignored);
   ++submission_epoch_;
   io_uring_submit(&ring_);
+}
+
+// Every operation in flight is cancelled with one SQE (Linux 5.19+).
+void UringBackend::prepare_cancel_any(io_uring_sqe* sqe) noexcept {
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  if (uring_faults.refuse_cancel_any) sqe->off = 1;  // a field the kernel refuses
+}
+
+// Kernels before 5.19 refuse the flag with EINVAL (on an empty ring, 5.19+ answers
+// ENOENT). Without it cancel_all could not end what is in flight, and a stopping thread
+// would wait for it forever: no io_uring for them (multishot accepts and provided-buffer
+// rings, which the backend relies on, came with 5.19 too).
+bool UringBackend::cancel_any_supported() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) return false;
+  prepare_cancel_any(sqe);
+  io_uring_sqe_set_data64(sqe, ignored);
+  io_uring_cqe* cqe = nullptr;
+  if (io_uring_submit_and_wait(&ring_, 1) < 0 || io_uring_peek_cqe(&ring_, &cqe) != 0) return false;
+  const int res = cqe->res;
+  io_uring_cqe_seen(&ring_, cqe);
+  return res != -EINVAL;
 }
 
 void UringBackend::arm_wake() {
@@ -502,15 +522,6 @@ unsigned UringBackend::reap() {
       if (op->code == OpCode::read_at && cqe->res == -EAGAIN && op->backend_state != read_retried &&
           !shutting_down_ && retry_read_blocking(*op))
         continue;
-      if (cqe->res == -EINVAL && op->code == OpCode::accept_multi && multishot_accept_ && !shutting_down_) {
-        // Kernels before 5.19 refuse the multishot flag: accept one at a time from now
-        // on, starting with this one. (A socket that is not listening fails that one
-        // too, and its EINVAL is reported.)
-        multishot_accept_ = false;
-        log(LogLevel::info, "io_uring: no multishot accept (EINVAL); one accept per connection");
-        queue_sqe(*op);
-        continue;
-      }
       if (op->backend_state == awaiting_room) {
         if (cqe->res > 0) {
           retry_send_file(*op);

@@ -16,17 +16,17 @@
 
 namespace hellepoll::detail {
 
-// Test hooks: this kernel's refusals, on request, so that the fallbacks older kernels take
-// run in the tests too (tests/support/uring_faults.hpp). A multishot receive armed with a
-// byte limit (refuse_recv_limit: as before Linux 6.17), or any (refuse_multishot_recv: as
-// before 6.0), goes to the kernel with MSG_WAITALL, which every kernel refuses for a
-// multishot receive with EINVAL; a multishot accept (refuse_multishot_accept: as before
-// 5.19) with a length, which accept refuses with EINVAL. Read as each SQE is prepared, on
-// its thread.
+// Test hooks: this kernel's refusals, on request, so that what older kernels make the
+// backend do runs in the tests too (tests/support/uring_faults.hpp). A multishot receive
+// armed with a byte limit (refuse_recv_limit: as before Linux 6.17), or any
+// (refuse_multishot_recv: as before 6.0), goes to the kernel with MSG_WAITALL, which every
+// kernel refuses for a multishot receive with EINVAL; a cancel of every operation
+// (refuse_cancel_any: as before 5.19) with an offset, which cancel refuses with EINVAL.
+// Read as each SQE is prepared, on its thread.
 struct UringFaults {
   bool refuse_recv_limit = false;
   bool refuse_multishot_recv = false;
-  bool refuse_multishot_accept = false;
+  bool refuse_cancel_any = false;
 };
 inline UringFaults uring_faults;
 
@@ -65,6 +65,8 @@ class UringBackend final : public Backend {
   static constexpr __u64 ignored = 0;
 
   void queue_sqe(Operation& op);
+  bool cancel_any_supported();
+  static void prepare_cancel_any(io_uring_sqe* sqe) noexcept;
   void setup_recv_buffers(const BackendOptions& options);
   StreamTake take_stream_op(Operation& op, int& inline_result);
   bool cancel_stream_waiter(Operation& op);
@@ -147,7 +149,6 @@ class UringBackend final : public Backend {
   std::size_t streams_armed_ = 0;
   bool multishot_recv_ = false;   // false once the kernel refused IORING_RECV_MULTISHOT
   bool multishot_limit_ = true;   // false once it refused a multishot's byte limit
-  bool multishot_accept_ = true;  // false once it refused IORING_ACCEPT_MULTISHOT
 };
 
 }  // namespace hellepoll::detail

@@ -208,10 +208,10 @@ BOOST_DATA_TEST_CASE(mixed_pipeline_with_bodies_head_streams_and_big_replies_in_
   with_server(backend, r, test_options(), mixed_pipeline);
 }
 
-// What an io_uring of Linux 5.11-5.18 offers (no multishot accept, no multishot receive,
-// hence no byte limit), made to happen here: the server serves the same.
+// What the io_uring of Linux 5.19 offers (no multishot receive, hence no byte limit),
+// made to happen here: the server serves the same.
 BOOST_DATA_TEST_CASE(an_older_kernels_io_uring_serves_the_same, backends, backend) {
-  const test::UringFaultsFor faults({.refuse_recv_limit = true, .refuse_multishot_recv = true, .refuse_multishot_accept = true});
+  const test::UringFaultsFor faults({.refuse_recv_limit = true, .refuse_multishot_recv = true});
   Router r = make_router();
   with_server(backend, r, test_options(), [](SocketAddress at) -> Task<void> {
     for (int i = 0; i < 3; ++i) co_await mixed_pipeline(at);  // a connection each

@@ -13,7 +13,6 @@
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
 #include "support/millis.hpp"
-#include "support/uring_faults.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -120,30 +119,6 @@ BOOST_DATA_TEST_CASE(connections_that_arrive_before_accept_are_queued, test::bac
     auto peer = a->peer_address().value();
     BOOST_TEST((std::find(expected.begin(), expected.end(), peer) != expected.end()), peer.to_string());
   }
-}
-
-// What kernels before 5.19 do (they refuse a multishot accept with EINVAL), made to
-// happen here: the backend says so and accepts one connection per accept(), those that
-// come while one waits and those queued while nobody accepts alike.
-BOOST_DATA_TEST_CASE(without_multishot_accepts_every_connection_is_still_accepted, test::backends, backend) {
-  const test::UringFaultsFor faults({.refuse_multishot_accept = true});
-  Scheduler s(backend);
-  Listener l = listen_loopback();
-  for (int i = 0; i < 3; ++i) {
-    auto [a, c] = s.block_on(when_all(accept_once(l, Deadline::after(5s)), connect_to(l.local_address())));
-    BOOST_REQUIRE_MESSAGE(a, a.error().message());
-    BOOST_REQUIRE_MESSAGE(c, c.error().message());
-    BOOST_TEST((a->peer_address().value() == c->local_address().value()));
-  }
-  std::vector<Task<Result<TcpStream>>> connects;
-  for (int i = 0; i < 3; ++i) connects.push_back(connect_to(l.local_address()));
-  auto queued = s.block_on(when_all(std::move(connects)));
-  for (int i = 0; i < 3; ++i) {
-    auto a = s.block_on(accept_once(l, Deadline::after(5s)));
-    BOOST_REQUIRE_MESSAGE(a, a.error().message());
-  }
-  if (backend == BackendKind::uring)
-    BOOST_TEST(s.backend().describe().find("one accept per connection") != std::string::npos, s.backend().describe());
 }
 
 BOOST_DATA_TEST_CASE(reuse_port_lets_listeners_share_a_port, test::backends, backend) {

@@ -18,6 +18,7 @@
 #include "hellepoll/log.hpp"
 #include "support/backends.hpp"
 #include "support/env.hpp"
+#include "support/uring_faults.hpp"
 
 using namespace hellepoll;
 using hellepoll::test::EnvVar;
@@ -45,9 +46,9 @@ struct ChildResult {
   std::string stderr_text;
 };
 
-// Runs `body` in a forked child with io_uring refused; the child's stderr is captured.
+// Runs `body` in a forked child; its exit code and stderr come back.
 template <typename F>
-ChildResult in_child_without_io_uring(F body) {
+ChildResult in_child(F body) {
   int pipefd[2];
   BOOST_REQUIRE(::pipe(pipefd) == 0);
   pid_t pid = ::fork();
@@ -55,7 +56,6 @@ ChildResult in_child_without_io_uring(F body) {
   if (pid == 0) {
     ::dup2(pipefd[1], STDERR_FILENO);
     ::close(pipefd[0]);
-    if (!refuse_io_uring_with_seccomp()) ::_exit(90);
     ::_exit(body());
   }
   ::close(pipefd[1]);
@@ -66,6 +66,12 @@ ChildResult in_child_without_io_uring(F body) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+}
+
+// The same, with io_uring refused (as a container's seccomp profile does).
+template <typename F>
+ChildResult in_child_without_io_uring(F body) {
+  return in_child([&body] { return refuse_io_uring_with_seccomp() ? body() : 90; });
 }
 
 }  // namespace
@@ -143,6 +149,27 @@ BOOST_AUTO_TEST_CASE(auto_falls_back_to_epoll_with_one_log_line) {
   BOOST_TEST(r.stderr_text.find("io_uring unavailable") != std::string::npos, r.stderr_text);
   BOOST_TEST(r.stderr_text.find("using epoll") != std::string::npos, r.stderr_text);
   BOOST_TEST(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1, r.stderr_text);
+}
+
+// Kernels before 5.19 cannot cancel every operation in flight with one request
+// (IORING_ASYNC_CANCEL_ANY), and a stopping thread waited forever for what it could not
+// cancel: io_uring is refused there, saying why, and auto uses epoll.
+BOOST_AUTO_TEST_CASE(an_io_uring_that_cannot_cancel_everything_is_refused) {
+  auto r = in_child([] {
+    detail::uring_faults.refuse_cancel_any = true;  // this child only
+    try {
+      make_backend(BackendKind::uring);
+      return 1;  // must not succeed
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      if (e.code().value() != EOPNOTSUPP) return 2;
+      if (std::string(e.what()).find("io_uring before Linux 5.19") == std::string::npos) return 3;
+    }
+    return make_backend(BackendKind::auto_detect)->kind() == BackendKind::epoll ? 0 : 4;
+  });
+  BOOST_TEST(r.exit_code == 0, "child exit code " << r.exit_code << ", stderr: " << r.stderr_text);
+  BOOST_TEST(r.stderr_text.find("io_uring unavailable: io_uring before Linux 5.19") != std::string::npos, r.stderr_text);
+  BOOST_TEST(r.stderr_text.find("using epoll") != std::string::npos, r.stderr_text);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
