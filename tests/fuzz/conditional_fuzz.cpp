@@ -14,28 +14,19 @@
 //  - evaluate_preconditions follows §13.2.2's order (reference).
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "check.hpp"
 #include "hellepoll/http/conditional.hpp"
 #include "hellepoll/http/http_date.hpp"
 
 using namespace hellepoll::http;
 
 namespace {
-[[noreturn]] void fail_at(int line) {
-  fprintf(stderr, "conditional invariant violated at line %d\n", line);
-  std::abort();
-}
-#define CHECK(c) \
-  do {           \
-    if (!(c)) fail_at(__LINE__); \
-  } while (0)
-
 // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z
 constexpr std::int64_t kMin = -62167219200, kMax = 253402300799;
 
@@ -113,11 +104,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view f = format_http_date(static_cast<std::time_t>(t), std::span<char, http_date_length>(buf));
     auto back = parse_http_date(f, now);
     const std::int64_t clamped = std::min(std::max(t, kMin), kMax);
-    if (!back || *back != clamped) {
+    if (!back || *back != clamped)
       fprintf(stderr, "t=%lld formatted %.*s parsed %lld\n", (long long)t, (int)f.size(), f.data(),
               back ? (long long)*back : -1LL);
-      fail_at(__LINE__);
-    }
+    CHECK(back == clamped);
   }
   auto d = parse_http_date(date, now);
   if (d) {
@@ -148,11 +138,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   for (std::string_view own : {made, own_raw}) {
     const bool strong = if_match_matches(list, own), weak_m = if_none_match_matches(list, own);
-    if (strong != ref_list(list, own, true) || weak_m != ref_list(list, own, false)) {
+    const bool agree = strong == ref_list(list, own, true) && weak_m == ref_list(list, own, false);
+    if (!agree)
       fprintf(stderr, "if_match %d (ref %d), if_none_match %d (ref %d)\n", strong, ref_list(list, own, true), weak_m,
               ref_list(list, own, false));
-      fail_at(__LINE__);
-    }
+    CHECK(agree);
     if (strong) CHECK(weak_m);
     // If-Range
     const std::time_t lm = d ? *d : static_cast<std::time_t>(t);
