@@ -229,6 +229,10 @@ Router::Match Router::match_other_kinds(std::string_view method, std::string_vie
           const std::string& s = e.segments[i];
           if (s.size() >= 2 && s.front() == '{' && s.back() == '}') {
             if (parts[i].empty()) return false;
+            // A segment that does not decode ("%zz") is no value for it: no match, rather
+            // than a match with its parameter missing. (The server's parser refuses such
+            // paths first; a Router used on its own does not.)
+            if (!out && parts[i].find('%') != std::string_view::npos && !percent_decode(parts[i])) return false;
             if (out) {
               auto decoded = percent_decode(parts[i]);
               if (!decoded) return false;

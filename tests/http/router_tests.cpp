@@ -84,6 +84,21 @@ BOOST_AUTO_TEST_CASE(a_parameter_never_matches_an_empty_segment) {
   BOOST_TEST(params[0].second == "A");
 }
 
+// A segment that does not decode is no value for a parameter: no match (here the next
+// route, or 404), never the route with that parameter missing (helper-34's fuzzer).
+BOOST_AUTO_TEST_CASE(a_parameter_never_matches_a_segment_that_does_not_decode) {
+  Router r;
+  r.get("/u/{a}/{b}", answer("pair"));
+  for (std::string_view miss : {"/u/x/%zz", "/u/%4/y", "/u/%/y"})
+    BOOST_TEST(routed(r, "GET", miss) == "<404>", miss);
+  r.get("/u/*", answer("any"));
+  BOOST_TEST(routed(r, "GET", "/u/x/%zz") == "GET /u/*");
+  std::vector<std::pair<std::string, std::string>> params;
+  BOOST_REQUIRE(r.match("GET", "/u/x/%7A", params).route);
+  BOOST_TEST(params.size() == 2u);
+  BOOST_TEST(params[1].second == "z");
+}
+
 BOOST_AUTO_TEST_CASE(one_path_several_methods_first_added_wins) {
   Router r;
   r.post("/x", answer("post"));
