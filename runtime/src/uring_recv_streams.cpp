@@ -262,10 +262,10 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
     // all): try again without one.
     if (std::exchange(multishot_limit_, false))
       log(LogLevel::info, "io_uring: multishot receive takes no byte limit (EINVAL); an unread connection may hold more than {} KiB", stash_limit / 1024);
-  } else if (cqe.res == -EINVAL && !st.delivered && multishot_recv_) {
-    // Kernels before 6.0 have buffer rings but no multishot receive.
-    multishot_recv_ = false;
-    log(LogLevel::info, "io_uring: no multishot receive (EINVAL); one recv per read");
+  } else if (cqe.res == -EINVAL && !st.delivered) {
+    // Kernels before 6.0 have buffer rings but no multishot receive. Every stream armed
+    // before the first refusal came back is refused too: each goes on by plain recvs.
+    if (std::exchange(multishot_recv_, false)) log(LogLevel::info, "io_uring: no multishot receive (EINVAL); one recv per read");
   } else if (cqe.res <= 0 && !(cqe.res == -ECANCELED && asked)) {
     st.ended = cqe.res;  // EOF or an error, for the reader
   }

@@ -89,8 +89,12 @@ bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr, Hal
   bool ok = fd >= 0 && ::connect(fd, to.data(), to.size()) == 0;
   timeval tv{20, 0};
   if (ok) ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  bool arrived = false;
   for (int r = 0; ok && r < rounds; ++r) {
-    if (halfway && r == rounds / 2) halfway->arrive_and_wait();
+    if (halfway && r == rounds / 2) {
+      halfway->arrive_and_wait();
+      arrived = true;
+    }
     std::string msg = std::to_string(id) + ":" + std::to_string(r) + ":";
     msg.resize(kMsg, static_cast<char>('a' + (id + r) % 26));
     ok = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
@@ -103,6 +107,7 @@ bool round_trips(SocketAddress to, int id, int rounds, Gate* gate = nullptr, Hal
     }
     ok = ok && got == msg;
   }
+  if (halfway && !arrived) halfway->arrive_and_drop();  // failed early: the others must not wait for it
   if (gate) gate->wait();
   if (fd >= 0) ::close(fd);
   return ok;

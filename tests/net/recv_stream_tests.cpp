@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
@@ -254,6 +255,49 @@ BOOST_DATA_TEST_CASE(without_multishot_receives_every_byte_still_arrives, test::
   BOOST_TEST(r.accepted_while_paused < 40u * 1024 * 1024);
   BOOST_TEST(s.backend().counters().largest_recv_stash == 0u);  // nothing went through a stash
   BOOST_TEST(s.backend().describe().find("multishot") == std::string::npos, s.backend().describe());
+}
+
+// Streams of several connections armed in one turn are refused together: each goes on by
+// plain recvs, not only the one whose refusal came back first (the others' reads failed
+// with EINVAL, and their connections with them).
+BOOST_DATA_TEST_CASE(without_multishot_receives_streams_armed_together_all_go_on, test::backends, backend) {
+  const test::UringFaultsFor faults({.refuse_multishot_recv = true});
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  constexpr int kConns = 8;
+  std::vector<std::thread> peers;
+  for (int i = 0; i < kConns; ++i)
+    peers.emplace_back([to = l.local_address()] {
+      const int fd = connect_blocking(to);
+      if (fd < 0) return;
+      write_all(fd, "a");
+      (void)read_exactly(fd, 1);
+      write_all(fd, "b");
+      char sink[16];
+      (void)::recv(fd, sink, sizeof sink, 0);  // until the server closes
+      ::close(fd);
+    });
+  const int good = s.block_on([](Listener& listener) -> Task<int> {
+    std::vector<TcpStream> conns;
+    for (int i = 0; i < kConns; ++i) {
+      auto c = co_await listener.accept(Deadline::after(5s));
+      BOOST_REQUIRE(c);
+      conns.push_back(std::move(*c));
+    }
+    char buf[16];
+    for (TcpStream& c : conns) {
+      (void)co_await c.recv(buf, sizeof buf, Deadline::after(5s));
+      (void)co_await c.send_all(std::string_view("k"));
+    }
+    // Each connection's second read, all started in this turn: a stream each on io_uring.
+    std::vector<Task<std::string>> seconds;
+    for (TcpStream& c : conns) seconds.push_back(read_all(c, 1, [](std::size_t) -> std::size_t { return 16; }));
+    const std::vector<std::string> got = co_await when_all(std::move(seconds));
+    for (TcpStream& c : conns) co_await c.close();
+    co_return static_cast<int>(std::count(got.begin(), got.end(), "b"));
+  }(l));
+  for (auto& p : peers) p.join();
+  BOOST_TEST(good == kConns);
 }
 
 BOOST_DATA_TEST_CASE(running_out_of_receive_buffers_loses_nothing, test::backends, backend) {
