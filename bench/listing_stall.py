@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hbench import wait_listening
+from hbench import cpu_seconds, parse_stat_line, wait_listening
 
 
 def fetch(sock, path):
@@ -45,9 +45,8 @@ def lister(port, until, counter):
                 counter.value += 1
 
 
-def cpu_ticks(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+def cpu_sample(pid):
+    return parse_stat_line(Path(f"/proc/{pid}/stat").read_text())
 
 
 def main():
@@ -67,7 +66,7 @@ def main():
         wait_listening(port, server, Path(os.devnull))
         counter = multiprocessing.Value("i", 0)
         until = time.monotonic() + seconds
-        before = cpu_ticks(server.pid)
+        before = cpu_sample(server.pid)
         listers = [multiprocessing.Process(target=lister, args=(port, until, counter)) for _ in range(2)]
         for p in listers:
             p.start()
@@ -80,7 +79,7 @@ def main():
                 time.sleep(0.005)
         for p in listers:
             p.join()
-        cpu_ms = (cpu_ticks(server.pid) - before) * 1000 / os.sysconf("SC_CLK_TCK")
+        cpu_ms = cpu_seconds(before, cpu_sample(server.pid), os.sysconf("SC_CLK_TCK")) * 1000
         q = statistics.quantiles(latencies, n=100)
         print(f"{os.path.basename(binary)} {backend}, {entries:,} entries, {seconds:g} s: probe {len(latencies)} "
               f"fetches, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(latencies):.1f} ms; "

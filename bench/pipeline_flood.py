@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from hbench import wait_listening
+from hbench import parse_status_kib, wait_listening
 
 binary, backend, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conns = int(sys.argv[4]) if len(sys.argv) > 4 else 100
@@ -22,8 +22,7 @@ server = subprocess.Popen(["taskset", "-c", "0", binary, "--port", str(port), "-
 
 
 def rss_kib():
-    with open(f"/proc/{server.pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+    return parse_status_kib(Path(f"/proc/{server.pid}/status").read_text(), "VmRSS")
 
 
 try:
