@@ -72,6 +72,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
   int rc = -EINVAL;
   unsigned features = 0;
   for (unsigned flags : ladder) {
+    if ((flags & IORING_SETUP_DEFER_TASKRUN) && uring_as_kernel.lacks(6, 1)) continue;
     io_uring_params p{};
     p.flags = flags;
     p.cq_entries = entries * 8;  // a CQ several times the SQ: overflow should never happen
@@ -107,7 +108,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
                             "cancel what it has in flight)");
   }
 
-  if (features & kFeatMinTimeout)
+  if ((features & kFeatMinTimeout) && !uring_as_kernel.lacks(6, 12))
     batch_wait_us_ = static_cast<unsigned>(std::clamp<std::chrono::microseconds::rep>(options.batch_wait.count(), 0, 1'000'000));
 
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
@@ -352,7 +353,7 @@ void UringBackend::cancel_all() {
 // Every operation in flight is cancelled with one SQE (Linux 5.19+).
 void UringBackend::prepare_cancel_any(io_uring_sqe* sqe) noexcept {
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-  if (uring_faults.refuse_cancel_any) sqe->off = 1;  // a field the kernel refuses
+  if (uring_as_kernel.lacks(5, 19)) sqe->off = 1;  // a field the kernel refuses
 }
 
 // Kernels before 5.19 refuse the flag with EINVAL (on an empty ring, 5.19+ answers

@@ -16,19 +16,24 @@
 
 namespace hellepoll::detail {
 
-// Test hooks: this kernel's refusals, on request, so that what older kernels make the
-// backend do runs in the tests too (tests/support/uring_faults.hpp). A multishot receive
-// armed with a byte limit (refuse_recv_limit: as before Linux 6.17), or any
-// (refuse_multishot_recv: as before 6.0), goes to the kernel with MSG_WAITALL, which every
-// kernel refuses for a multishot receive with EINVAL; a cancel of every operation
-// (refuse_cancel_any: as before 5.19) with an offset, which cancel refuses with EINVAL.
-// Read as each SQE is prepared, on its thread.
-struct UringFaults {
-  bool refuse_recv_limit = false;
-  bool refuse_multishot_recv = false;
-  bool refuse_cancel_any = false;
+// Test hook: the backend behaves as on an older kernel, so that what those kernels make it
+// do runs in the tests too (tests/support/uring_as_kernel.hpp; `HELLEPOLL_TEST_URING_AS` runs
+// whole suites so). Where this kernel can be made to refuse a feature as an older one
+// does, it is: a multishot receive (6.0) or its byte limit (6.17) goes to the kernel with
+// MSG_WAITALL, which every kernel refuses for a multishot receive with EINVAL; a cancel of
+// every operation (5.19) with an offset, which cancel refuses with EINVAL. What older
+// kernels refuse at set-up is skipped as if refused: DEFER_TASKRUN (6.1), batched waits
+// (6.12), the socket file table (6.13). Read on the backend's thread as each feature is
+// used; {0, 0} (the default) is this kernel as it is.
+struct UringAsKernel {
+  unsigned major = 0;
+  unsigned minor = 0;
+  // Whether a feature that came with Linux `since_major`.`since_minor` is to be refused.
+  bool lacks(unsigned since_major, unsigned since_minor) const noexcept {
+    return major != 0 && (major < since_major || (major == since_major && minor < since_minor));
+  }
 };
-inline UringFaults uring_faults;
+inline UringAsKernel uring_as_kernel;
 
 class UringBackend final : public Backend {
  public:

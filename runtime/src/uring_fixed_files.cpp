@@ -35,6 +35,7 @@ constexpr unsigned kMaxSlots = 65536;
 
 // Linux 6.13 releases a file that leaves the table once the requests using that file end.
 bool kernel_releases_files_independently() {
+  if (uring_as_kernel.lacks(6, 13)) return false;
   utsname u{};
   unsigned major = 0, minor = 0;
   if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;

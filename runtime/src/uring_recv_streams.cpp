@@ -192,7 +192,7 @@ bool UringBackend::arm(RecvStream& st) {
   if (!sqe) return false;
   // Armed only with an empty stash (a waiter means nothing is stashed), so this bounds it.
   st.limited = multishot_limit_;
-  const bool refused = uring_faults.refuse_multishot_recv || (st.limited && uring_faults.refuse_recv_limit);
+  const bool refused = uring_as_kernel.lacks(6, 0) || (st.limited && uring_as_kernel.lacks(6, 17));
   io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, refused ? MSG_WAITALL : 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = kRecvGroup;

@@ -10,7 +10,6 @@
 // with 16 sockets being read the thread's next sleep is a batched one (batch_size: as many
 // as came since the last sleep, at most a quarter of the sockets).
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +30,7 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/uring_as_kernel.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -50,14 +50,8 @@ Scheduler scheduler_with(BackendKind backend, std::chrono::microseconds batch_wa
 // Whether this scheduler's backend batches its waits (io_uring on a kernel that can).
 bool batches(Scheduler& s) { return s.backend().describe().find("batched waits") != std::string::npos; }
 
-// Whether it must: io_uring on Linux 6.12+ (IORING_FEAT_MIN_TIMEOUT), judged from the
-// kernel, not from what the backend says of itself (a detection that broke would say no).
-bool must_batch(BackendKind backend) {
-  utsname u{};
-  unsigned major = 0, minor = 0;
-  if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
-  return backend == BackendKind::uring && (major > 6 || (major == 6 && minor >= 12));
-}
+// Whether it must: io_uring on Linux 6.12+ (IORING_FEAT_MIN_TIMEOUT).
+bool must_batch(BackendKind backend) { return backend == BackendKind::uring && test::uring_has(6, 12); }
 
 // Opens a gate once; threads wait for it.
 struct Gate {

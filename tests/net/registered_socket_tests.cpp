@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -21,6 +20,7 @@
 #include "hellepoll/scheduler.hpp"
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
+#include "support/uring_as_kernel.hpp"
 
 using namespace hellepoll;
 using namespace std::chrono_literals;
@@ -31,13 +31,6 @@ namespace {
 constexpr int kConns = 60;
 
 std::string reply_for(int i) { return "reply-" + std::to_string(i) + "\n"; }
-
-bool linux_at_least_6_13() {
-  utsname u{};
-  unsigned major = 0, minor = 0;
-  if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
-  return major > 6 || (major == 6 && minor >= 13);
-}
 
 bool send_byte(int fd, char c) { return ::send(fd, &c, 1, MSG_NOSIGNAL) == 1; }
 
@@ -123,7 +116,7 @@ BOOST_DATA_TEST_CASE(each_reply_reaches_the_connection_that_owns_the_number_and_
       BOOST_TEST(rests[static_cast<std::size_t>(i)] == "EOF");
     }
   }
-  if (backend == BackendKind::uring && linux_at_least_6_13())
+  if (backend == BackendKind::uring && test::uring_has(6, 13))
     BOOST_TEST(registered == static_cast<std::uint64_t>(kConns));
   else
     BOOST_TEST(registered == 0u);

@@ -18,7 +18,7 @@
 #include "hellepoll/log.hpp"
 #include "support/backends.hpp"
 #include "support/env.hpp"
-#include "support/uring_faults.hpp"
+#include "support/uring_as_kernel.hpp"
 
 using namespace hellepoll;
 using hellepoll::test::EnvVar;
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(auto_falls_back_to_epoll_with_one_log_line) {
 // cancel: io_uring is refused there, saying why, and auto uses epoll.
 BOOST_AUTO_TEST_CASE(an_io_uring_that_cannot_cancel_everything_is_refused) {
   auto r = in_child([] {
-    detail::uring_faults.refuse_cancel_any = true;  // this child only
+    detail::uring_as_kernel = {5, 18};  // this child only
     try {
       make_backend(BackendKind::uring);
       return 1;  // must not succeed
