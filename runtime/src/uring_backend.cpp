@@ -60,18 +60,20 @@ std::string flag_names(unsigned f) {
 }  // namespace
 
 UringBackend::UringBackend(const BackendOptions& options) {
-  const unsigned entries = options.ring_entries ? options.ring_entries : 1024;
-  // The flag ladder: the best set the kernel accepts. EINVAL means "unknown flag", so
-  // drop the newest flags and try again; any other error is a refusal of io_uring.
-  const unsigned ladder[] = {
-      IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-      IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
-      IORING_SETUP_CQSIZE,
-      0,
+  // The kernel's most SQ entries; CLAMP below takes the CQ down to its own maximum.
+  const unsigned entries = std::min(options.ring_entries ? options.ring_entries : 1024u, 32768u);
+  // The best flag set the kernel accepts. EINVAL means an unknown flag: DEFER_TASKRUN
+  // (with SINGLE_ISSUER, which it requires) came with Linux 6.1, COOP_TASKRUN with 5.19,
+  // which io_uring needs anyway (see cancel_any_supported). Any other error is a refusal
+  // of io_uring.
+  constexpr unsigned kBase = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+  constexpr unsigned flag_sets[] = {
+      kBase | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      kBase | IORING_SETUP_COOP_TASKRUN,
   };
   int rc = -EINVAL;
   unsigned features = 0;
-  for (unsigned flags : ladder) {
+  for (unsigned flags : flag_sets) {
     if ((flags & IORING_SETUP_DEFER_TASKRUN) && uring_as_kernel.lacks(6, 1)) continue;
     io_uring_params p{};
     p.flags = flags;
@@ -84,6 +86,9 @@ UringBackend::UringBackend(const BackendOptions& options) {
     }
     if (rc != -EINVAL) break;
   }
+  if (rc == -EINVAL)
+    throw std::system_error(EOPNOTSUPP, std::generic_category(),
+                            "io_uring before Linux 5.19 (io_uring_setup refused IORING_SETUP_COOP_TASKRUN)");
   if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_setup");
 
   io_uring_probe* probe = io_uring_get_probe_ring(&ring_);

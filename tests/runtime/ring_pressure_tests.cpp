@@ -56,6 +56,20 @@ BOOST_DATA_TEST_CASE(ten_thousand_operations_through_a_tiny_ring_all_complete, t
   else BOOST_TEST(s.backend().counters().completion_overflows == 0u);
 }
 
+// A ring larger than the kernel allows (32,768 SQ entries, 65,536 CQ entries) is clamped
+// to the largest, not refused: io_uring was refused with EINVAL before, and `auto` fell
+// back to epoll for a size.
+BOOST_DATA_TEST_CASE(a_ring_larger_than_the_kernel_allows_is_clamped, test::backends, backend) {
+  for (unsigned entries : {65'536u, 1u << 31}) {
+    SchedulerOptions o;
+    o.backend = backend;
+    o.backend_options.ring_entries = entries;
+    Scheduler s(o);
+    BOOST_TEST(s.backend().kind() == backend);
+    BOOST_TEST(s.block_on([]() -> Task<int> { co_return co_await io::nop(); }()) == 0);
+  }
+}
+
 BOOST_DATA_TEST_CASE(file_reads_through_a_tiny_ring_each_get_their_own_bytes, test::backends, backend) {
   char path[] = "/tmp/hellepoll-ring-XXXXXX";
   const int wfd = ::mkstemp(path);
