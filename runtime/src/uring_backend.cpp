@@ -54,13 +54,14 @@ std::string flag_names(unsigned f) {
   add(IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN");
   add(IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL");
   add(IORING_SETUP_CQSIZE, "CQSIZE");
-  return s.empty() ? "no flags" : s;
+  return s;
 }
 
 }  // namespace
 
 UringBackend::UringBackend(const BackendOptions& options) {
   // The kernel's most SQ entries; CLAMP below takes the CQ down to its own maximum.
+  // (Capped here too so that the CQ's entries * 8 below cannot wrap.)
   const unsigned entries = std::min(options.ring_entries ? options.ring_entries : 1024u, 32768u);
   // The best flag set the kernel accepts. EINVAL means an unknown flag: DEFER_TASKRUN
   // (with SINGLE_ISSUER, which it requires) came with Linux 6.1, COOP_TASKRUN with 5.19,
@@ -74,7 +75,7 @@ UringBackend::UringBackend(const BackendOptions& options) {
   int rc = -EINVAL;
   unsigned features = 0;
   for (unsigned flags : flag_sets) {
-    if ((flags & IORING_SETUP_DEFER_TASKRUN) && uring_as_kernel.lacks(6, 1)) continue;
+    if ((flags & IORING_SETUP_DEFER_TASKRUN) ? uring_as_kernel.lacks(6, 1) : uring_as_kernel.lacks(5, 19)) continue;
     io_uring_params p{};
     p.flags = flags;
     p.cq_entries = entries * 8;  // a CQ several times the SQ: overflow should never happen
@@ -358,13 +359,13 @@ void UringBackend::cancel_all() {
 // Every operation in flight is cancelled with one SQE (Linux 5.19+).
 void UringBackend::prepare_cancel_any(io_uring_sqe* sqe) noexcept {
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-  if (uring_as_kernel.lacks(5, 19)) sqe->off = 1;  // a field the kernel refuses
 }
 
 // Kernels before 5.19 refuse the flag with EINVAL (on an empty ring, 5.19+ answers
 // ENOENT). Without it cancel_all could not end what is in flight, and a stopping thread
-// would wait for it forever: no io_uring for them (multishot accepts and provided-buffer
-// rings, which the backend relies on, came with 5.19 too).
+// would wait for it forever: no io_uring for them. Mainline kernels that far back have
+// already refused COOP_TASKRUN at set-up (it came with 5.19 too); this asks for the one
+// thing we cannot do without, in case a vendor kernel took the flag and not the cancel.
 bool UringBackend::cancel_any_supported() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) return false;

@@ -20,10 +20,10 @@ namespace hellepoll::detail {
 // do runs in the tests too (tests/support/uring_as_kernel.hpp; `HELLEPOLL_TEST_URING_AS` runs
 // whole suites so). Where this kernel can be made to refuse a feature as an older one
 // does, it is: a multishot receive (6.0) or its byte limit (6.17) goes to the kernel with
-// MSG_WAITALL, which every kernel refuses for a multishot receive with EINVAL; a cancel of
-// every operation (5.19) with an offset, which cancel refuses with EINVAL. What older
-// kernels refuse at set-up is skipped as if refused: DEFER_TASKRUN (6.1), batched waits
-// (6.12), the socket file table (6.13). Read on the backend's thread as each feature is
+// MSG_WAITALL, which every kernel refuses for a multishot receive with EINVAL. What older
+// kernels refuse at set-up is skipped as if refused: COOP_TASKRUN (5.19, so io_uring is
+// refused before it), DEFER_TASKRUN (6.1), batched waits (6.12), the socket file table
+// (6.13). Read on the backend's thread as each feature is
 // used; {0, 0} (the default) is this kernel as it is.
 struct UringAsKernel {
   unsigned major = 0;
@@ -54,7 +54,6 @@ class UringBackend final : public Backend {
   void forget_fd(int fd) noexcept override { forget(fd, false); }
   void close_detached(int fd) noexcept override;
 
-  unsigned setup_flags() const noexcept { return setup_flags_; }
   BackendCounters counters() const noexcept override { return counters_; }
 
  private:

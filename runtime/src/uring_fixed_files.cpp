@@ -17,13 +17,12 @@
 // closed connection open (liburing issue #1192). Those kernels get no table at all, as
 // kernels without sparse tables (before 5.19).
 #include <sys/resource.h>
-#include <sys/utsname.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "hellepoll/log.hpp"
+#include "kernel_version.hpp"
 #include "uring_backend.hpp"
 
 namespace hellepoll::detail {
@@ -35,11 +34,7 @@ constexpr unsigned kMaxSlots = 65536;
 
 // Linux 6.13 releases a file that leaves the table once the requests using that file end.
 bool kernel_releases_files_independently() {
-  if (uring_as_kernel.lacks(6, 13)) return false;
-  utsname u{};
-  unsigned major = 0, minor = 0;
-  if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
-  return major > 6 || (major == 6 && minor >= 13);
+  return !uring_as_kernel.lacks(6, 13) && kernel_at_least(6, 13);
 }
 
 }  // namespace

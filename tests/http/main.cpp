@@ -4,7 +4,5 @@
 #include "support/uring_as_kernel.hpp"
 
 // HELLEPOLL_TEST_URING_AS runs the suite's io_uring cases as on an older kernel.
-struct UringAsKernelFromEnv {
-  UringAsKernelFromEnv() { hellepoll::test::uring_as_kernel_from_env(); }
-};
+using hellepoll::test::UringAsKernelFromEnv;
 BOOST_TEST_GLOBAL_FIXTURE(UringAsKernelFromEnv);

@@ -2,8 +2,9 @@
 //   BOOST_DATA_TEST_CASE(name, hellepoll::test::backends, backend) { Scheduler s(backend); ... }
 // io_uring cases fail (never skip) when io_uring is unavailable: a backend we claim to
 // support must be tested. A suite run as on an older kernel (HELLEPOLL_TEST_URING_AS:
-// tests/support/uring_as_kernel.hpp) has only its io_uring cases, since the epoll ones
-// would repeat the normal run.
+// tests/support/uring_as_kernel.hpp) runs the io_uring half of these cases, since the epoll
+// half would repeat the normal run (its cases that use no backend, quick ones such as the
+// parser's, run again as they are).
 #pragma once
 
 #include <boost/test/data/monomorphic.hpp>

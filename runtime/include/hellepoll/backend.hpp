@@ -26,7 +26,7 @@ BackendKind parse_backend_kind(std::string_view name);
 BackendKind backend_kind_from(std::optional<std::string_view> flag);
 
 struct BackendOptions {
-  unsigned ring_entries = 1024;  // io_uring SQ size; the CQ gets 8x that
+  unsigned ring_entries = 1024;  // io_uring SQ size (at most 32,768); the CQ 8x that (at most 65,536)
   unsigned file_threads = 4;     // epoll: worker threads for regular-file operations
   unsigned file_queue = 4096;    // epoll: bound on queued file operations
   // io_uring: a socket read more than once gets one multishot receive for its lifetime,
