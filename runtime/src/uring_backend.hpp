@@ -72,6 +72,8 @@ class UringBackend final : public Backend {
   bool cancel_any_supported();
   static void prepare_cancel_any(io_uring_sqe* sqe) noexcept;
   void setup_recv_buffers(const BackendOptions& options);
+  void probe_multishot_recv();
+  void prepare_multishot_recv(io_uring_sqe* sqe, int fd, bool limited) noexcept;
   StreamTake take_stream_op(Operation& op, int& inline_result);
   bool cancel_stream_waiter(Operation& op);
   bool arm(RecvStream& st);
@@ -151,8 +153,8 @@ class UringBackend final : public Backend {
   std::vector<RecvStream*> orphans_;  // forgotten streams waiting for their final completion
   std::vector<RecvStream*> spare_;    // retired streams kept for reuse
   std::size_t streams_armed_ = 0;
-  bool multishot_recv_ = false;   // false once the kernel refused IORING_RECV_MULTISHOT
-  bool multishot_limit_ = true;   // false once it refused a multishot's byte limit
+  bool multishot_recv_ = false;   // the kernel takes IORING_RECV_MULTISHOT (probed at set-up)
+  bool multishot_limit_ = false;  // ... and a byte limit for it (Linux 6.17+)
 };
 
 }  // namespace hellepoll::detail

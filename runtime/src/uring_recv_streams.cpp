@@ -16,7 +16,8 @@
 // that the kernel ends it and the socket buffer and TCP's window hold the rest, as with
 // plain recv, until a recv finds the stash empty and re-arms. So a connection that is not
 // read holds at most stash_limit plus one buffer. Older kernels refuse the limit
-// (EINVAL): there a stash that reaches stash_limit cancels the multishot, and what the
+// (EINVAL; probed at set-up, with the multishot receive itself, which kernels before 6.0
+// refuse: probe_multishot_recv): there a stash that reaches stash_limit cancels the multishot, and what the
 // kernel received for it before the cancel lands (one run of its task work: hundreds of
 // KiB; on 6.0, whose ring runs task work at any kernel entry, up to the whole buffer ring)
 // is kept too.
@@ -30,8 +31,10 @@
 // nor a kernel request. Its next recv arms a new one.
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -49,6 +52,8 @@ constexpr int kRecvGroup = 0;           // our one buffer group id
 constexpr int no_result = 1;            // RecvStream::ended: nothing to report
 constexpr std::size_t stash_limit = 64 * 1024;
 constexpr std::size_t spare_streams = 256;
+// user_data of the set-up probe's multishot receive: even, and no Operation's address.
+constexpr __u64 probe_tag = 2;
 
 }  // namespace
 
@@ -60,9 +65,7 @@ struct UringBackend::RecvStream {
   bool armed = false;
   bool cancelling = false;  // we asked the kernel to end it (backpressure, forget_fd)
   bool orphaned = false;    // its fd was forgotten: retire at the final completion
-  bool delivered = false;   // bytes ever arrived (tells "-EINVAL: unsupported" apart)
   bool parking = false;     // cancelled for a poll_read: retire it if it ends empty
-  bool limited = false;     // armed with a byte limit (tells "-EINVAL: no limits" apart)
   std::size_t orphan_index = 0;
 };
 
@@ -97,7 +100,76 @@ void UringBackend::setup_recv_buffers(const BackendOptions& options) {
     io_uring_buf_ring_add(recv_ring_, recv_memory_ + std::size_t{i} * recv_size_, recv_size_,
                           static_cast<unsigned short>(i), io_uring_buf_ring_mask(count), static_cast<int>(i));
   io_uring_buf_ring_advance(recv_ring_, static_cast<int>(count));
-  multishot_recv_ = true;
+  probe_multishot_recv();
+}
+
+// Prepares a multishot receive into the buffer ring, with our byte limit if `limited`.
+// The as-kernel test hook makes this kernel refuse what an older one would.
+void UringBackend::prepare_multishot_recv(io_uring_sqe* sqe, int fd, bool limited) noexcept {
+  const bool refused = uring_as_kernel.lacks(6, 0) || (limited && uring_as_kernel.lacks(6, 17));
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, refused ? MSG_WAITALL : 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kRecvGroup;
+  // The limit is the SQE's optlen, which liburing 2.3's header (Debian 12) still calls
+  // file_index: the same 32 bits.
+  if (limited) sqe->file_index = static_cast<__u32>(stash_limit);
+}
+
+// Which multishot receive the kernel takes: with a byte limit (6.17+), without (6.0+), or
+// none (5.19: one recv SQE per read). Asked once, at set-up, on a socketpair holding a
+// byte, so that describe() says from the start what the thread will do. A kernel that
+// takes the receive answers with the byte; it is then cancelled and its buffer given back.
+void UringBackend::probe_multishot_recv() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || ::write(sv[1], "x", 1) != 1) return;
+  for (const bool limited : {true, false}) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) break;
+    prepare_multishot_recv(sqe, sv[0], limited);
+    io_uring_sqe_set_data64(sqe, probe_tag);
+    // Until the receive has ended, and the cancel sent for it (if any) has come back.
+    bool taken = false, ended = false, cancel_sent = false, cancel_seen = false;
+    while (!ended || cancel_sent != cancel_seen) {
+      if (taken && !ended && !cancel_sent) {
+        io_uring_sqe* c = io_uring_get_sqe(&ring_);
+        if (!c) break;
+        io_uring_prep_cancel64(c, probe_tag, 0);
+        io_uring_sqe_set_data64(c, ignored);
+        cancel_sent = true;
+      }
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_submit_and_wait(&ring_, 1) < 0 || io_uring_peek_cqe(&ring_, &cqe) != 0) break;
+      if (cqe->user_data == probe_tag) {
+        if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+          taken = true;
+          const unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+          io_uring_buf_ring_add(recv_ring_, recv_memory_ + std::size_t{bid} * recv_size_, recv_size_,
+                                static_cast<unsigned short>(bid), io_uring_buf_ring_mask(recv_count_), 0);
+          io_uring_buf_ring_advance(recv_ring_, 1);
+        }
+        ended = !(cqe->flags & IORING_CQE_F_MORE);
+      } else if (cqe->user_data == ignored) {
+        cancel_seen = true;
+      }
+      io_uring_cqe_seen(&ring_, cqe);
+    }
+    if (taken) {
+      multishot_recv_ = true;
+      multishot_limit_ = limited;
+      break;
+    }
+  }
+  ::close(sv[0]);
+  ::close(sv[1]);
+  // Said once per process, not once per thread: every thread's kernel is the same.
+  static std::atomic<bool> said{false};
+  if (multishot_recv_ && multishot_limit_) return;
+  if (said.exchange(true)) return;
+  if (!multishot_recv_)
+    log(LogLevel::info, "io_uring: no multishot receive (EINVAL before Linux 6.0); one recv per read");
+  else
+    log(LogLevel::info, "io_uring: multishot receives take no byte limit (before Linux 6.17); an unread "
+                        "connection may hold more than {} KiB", stash_limit / 1024);
 }
 
 void UringBackend::free_streams() noexcept {
@@ -192,14 +264,7 @@ bool UringBackend::arm(RecvStream& st) {
   io_uring_sqe* sqe = next_sqe();
   if (!sqe) return false;
   // Armed only with an empty stash (a waiter means nothing is stashed), so this bounds it.
-  st.limited = multishot_limit_;
-  const bool refused = uring_as_kernel.lacks(6, 0) || (st.limited && uring_as_kernel.lacks(6, 17));
-  io_uring_prep_recv_multishot(sqe, st.op.fd, nullptr, 0, refused ? MSG_WAITALL : 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = kRecvGroup;
-  // The limit is the SQE's optlen, which liburing 2.3's header (Debian 12) still calls
-  // file_index: the same 32 bits.
-  if (st.limited) sqe->file_index = static_cast<__u32>(stash_limit);
+  prepare_multishot_recv(sqe, st.op.fd, multishot_limit_);
   io_uring_sqe_set_data(sqe, &st.op);
   st.armed = true;
   ++streams_armed_;
@@ -236,14 +301,13 @@ void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
   st.stash.append(data, n);
   counters_.largest_recv_stash = std::max<std::uint64_t>(counters_.largest_recv_stash, st.stash.size());
   if (w) wake_waiter(st, 0);
-  else if (st.stash.size() >= stash_limit && !st.limited) cancel_multishot(st);
+  else if (st.stash.size() >= stash_limit && !multishot_limit_) cancel_multishot(st);
 }
 
 void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe) {
   if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
     const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
     char* buf = recv_memory_ + std::size_t{bid} * recv_size_;
-    st.delivered = true;
     deliver(st, buf, static_cast<std::size_t>(cqe.res));
     // Back at once; the ring's tail moves once per reap (see reap()).
     io_uring_buf_ring_add(recv_ring_, buf, recv_size_, static_cast<unsigned short>(bid),
@@ -258,15 +322,6 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   const bool parking = std::exchange(st.parking, false);
   if (cqe.res == -ENOBUFS) {
     ++counters_.recv_buffer_shortages;
-  } else if (cqe.res == -EINVAL && !st.delivered && st.limited) {
-    // Kernels before 6.17 take no byte limit (and those before 6.0 no multishot at
-    // all): try again without one.
-    if (std::exchange(multishot_limit_, false))
-      log(LogLevel::info, "io_uring: multishot receive takes no byte limit (EINVAL); an unread connection may hold more than {} KiB", stash_limit / 1024);
-  } else if (cqe.res == -EINVAL && !st.delivered) {
-    // Kernels before 6.0 have buffer rings but no multishot receive. Every stream armed
-    // before the first refusal came back is refused too: each goes on by plain recvs.
-    if (std::exchange(multishot_recv_, false)) log(LogLevel::info, "io_uring: no multishot receive (EINVAL); one recv per read");
   } else if (cqe.res <= 0 && !(cqe.res == -ECANCELED && asked)) {
     st.ended = cqe.res;  // EOF or an error, for the reader
   }
@@ -346,7 +401,7 @@ void UringBackend::retire(RecvStream& st) {
   if (st.stash.capacity() > stash_limit) std::string().swap(st.stash);
   st.stash.clear();
   st.ended = no_result;
-  st.orphaned = st.delivered = st.parking = st.limited = false;
+  st.orphaned = st.parking = false;
   spare_.push_back(&st);
 }
 

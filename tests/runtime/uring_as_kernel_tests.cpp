@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_SUITE(uring_as_kernel)
 
 BOOST_DATA_TEST_CASE(each_feature_is_there_exactly_on_the_kernels_that_have_it, test::backends, backend) {
   // {0, 0}: this kernel as it is, whatever the suite runs as.
-  const detail::UringAsKernel kernels[] = {{0, 0}, {5, 19}, {6, 0}, {6, 1}, {6, 12}, {6, 13}};
+  const detail::UringAsKernel kernels[] = {{0, 0}, {5, 19}, {6, 0}, {6, 1}, {6, 12}, {6, 13}, {6, 16}, {6, 17}};
   std::string as_is;
   for (const detail::UringAsKernel as : kernels) {
     const test::UringAsKernelFor setting(as.major, as.minor);
@@ -40,6 +40,9 @@ BOOST_DATA_TEST_CASE(each_feature_is_there_exactly_on_the_kernels_that_have_it, 
       }
       BOOST_TEST(has(d, "DEFER_TASKRUN") == expected(as, 6, 1));
       BOOST_TEST(has(d, "COOP_TASKRUN") == !expected(as, 6, 1));
+      // Probed at set-up: said from the start, not after the first refusal.
+      BOOST_TEST(has(d, "multishot recv") == expected(as, 6, 0));
+      BOOST_TEST(has(d, "(no byte limit)") == (expected(as, 6, 0) && !expected(as, 6, 17)));
       BOOST_TEST(has(d, "batched waits") == expected(as, 6, 12));
       BOOST_TEST(has(d, "file table") == expected(as, 6, 13));
     }
