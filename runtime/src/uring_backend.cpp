@@ -516,7 +516,7 @@ unsigned UringBackend::reap() {
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
       const __u64 data = cqe->user_data;
-      if (data == ignored || data == LIBURING_UDATA_TIMEOUT) continue;
+      if ((data & ~probe_tag) == 0 || data == LIBURING_UDATA_TIMEOUT) continue;  // ignored, probe_tag
       if (data & 1) {
         on_socket_entered(static_cast<int>(data >> 1), cqe->res);
         continue;

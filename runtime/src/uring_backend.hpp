@@ -67,6 +67,10 @@ class UringBackend final : public Backend {
   static constexpr std::uint8_t read_retried = 4;      // a read_at resubmitted after EAGAIN (see reap)
   // user_data of SQEs whose completion nobody waits for (cancel requests).
   static constexpr __u64 ignored = 0;
+  // user_data of the set-up probe's receive (probe_multishot_recv): ignored by reap() too,
+  // should a completion of it outlive the probe. reap() tells both from an Operation's
+  // address with one test: (data & ~probe_tag) == 0.
+  static constexpr __u64 probe_tag = 2;
 
   void queue_sqe(Operation& op);
   bool cancel_any_supported();

@@ -52,8 +52,6 @@ constexpr int kRecvGroup = 0;           // our one buffer group id
 constexpr int no_result = 1;            // RecvStream::ended: nothing to report
 constexpr std::size_t stash_limit = 64 * 1024;
 constexpr std::size_t spare_streams = 256;
-// user_data of the set-up probe's multishot receive: even, and no Operation's address.
-constexpr __u64 probe_tag = 2;
 
 }  // namespace
 
@@ -121,8 +119,15 @@ void UringBackend::prepare_multishot_recv(io_uring_sqe* sqe, int fd, bool limite
 // takes the receive answers with the byte; it is then cancelled and its buffer given back.
 void UringBackend::probe_multishot_recv() {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || ::write(sv[1], "x", 1) != 1) return;
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    log(LogLevel::warn, "io_uring: cannot probe multishot receives (socketpair: {}); one recv per read",
+        std::strerror(errno));
+    return;
+  }
+  bool answered = false;  // the kernel took or refused a receive (else the probe gave up)
   for (const bool limited : {true, false}) {
+    if (::write(sv[1], "x", 1) != 1) break;
+    answered = false;
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (!sqe) break;
     prepare_multishot_recv(sqe, sv[0], limited);
@@ -138,8 +143,14 @@ void UringBackend::probe_multishot_recv() {
         cancel_sent = true;
       }
       io_uring_cqe* cqe = nullptr;
-      if (io_uring_submit_and_wait(&ring_, 1) < 0 || io_uring_peek_cqe(&ring_, &cqe) != 0) break;
+      int rc;
+      do rc = io_uring_submit_and_wait(&ring_, 1);
+      while (rc == -EINTR);
+      // Given up (never seen here): a completion of the receive that comes later is
+      // ignored by reap() (probe_tag), and it ends at the latest when the pair is closed.
+      if (rc < 0 || io_uring_peek_cqe(&ring_, &cqe) != 0) break;
       if (cqe->user_data == probe_tag) {
+        answered = true;
         if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
           taken = true;
           const unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
@@ -158,6 +169,7 @@ void UringBackend::probe_multishot_recv() {
       multishot_limit_ = limited;
       break;
     }
+    if (!answered) break;
   }
   ::close(sv[0]);
   ::close(sv[1]);
@@ -165,7 +177,9 @@ void UringBackend::probe_multishot_recv() {
   static std::atomic<bool> said{false};
   if (multishot_recv_ && multishot_limit_) return;
   if (said.exchange(true)) return;
-  if (!multishot_recv_)
+  if (!answered)
+    log(LogLevel::warn, "io_uring: the multishot receive probe gave up; one recv per read");
+  else if (!multishot_recv_)
     log(LogLevel::info, "io_uring: no multishot receive (EINVAL before Linux 6.0); one recv per read");
   else
     log(LogLevel::info, "io_uring: multishot receives take no byte limit (before Linux 6.17); an unread "
