@@ -84,6 +84,7 @@ class UringBackend final : public Backend {
   void cancel_multishot(RecvStream& st);
   void on_stream_completion(RecvStream& st, const io_uring_cqe& cqe);
   void deliver(RecvStream& st, const char* data, std::size_t n);
+  void give_back(unsigned bid) noexcept;
   void wake_waiter(RecvStream& st, int result);
   void send_waiter_alone(RecvStream& st);
   int read_stash(RecvStream& st, Operation& op) noexcept;

@@ -153,10 +153,8 @@ void UringBackend::probe_multishot_recv() {
         answered = true;
         if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
           taken = true;
-          const unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-          io_uring_buf_ring_add(recv_ring_, recv_memory_ + std::size_t{bid} * recv_size_, recv_size_,
-                                static_cast<unsigned short>(bid), io_uring_buf_ring_mask(recv_count_), 0);
-          io_uring_buf_ring_advance(recv_ring_, 1);
+          give_back(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+          io_uring_buf_ring_advance(recv_ring_, static_cast<int>(std::exchange(recv_recycled_, 0)));
         }
         ended = !(cqe->flags & IORING_CQE_F_MORE);
       } else if (cqe->user_data == ignored) {
@@ -184,6 +182,14 @@ void UringBackend::probe_multishot_recv() {
   else
     log(LogLevel::info, "io_uring: multishot receives take no byte limit (before Linux 6.17); an unread "
                         "connection may hold more than {} KiB", stash_limit / 1024);
+}
+
+// Puts buffer `bid` back in the ring, after those given back since the tail last moved;
+// the caller moves the tail (reap(), once per batch).
+void UringBackend::give_back(unsigned bid) noexcept {
+  io_uring_buf_ring_add(recv_ring_, recv_memory_ + std::size_t{bid} * recv_size_, recv_size_,
+                        static_cast<unsigned short>(bid), io_uring_buf_ring_mask(recv_count_),
+                        static_cast<int>(recv_recycled_++));
 }
 
 void UringBackend::free_streams() noexcept {
@@ -321,11 +327,8 @@ void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
 void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe) {
   if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
     const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-    char* buf = recv_memory_ + std::size_t{bid} * recv_size_;
-    deliver(st, buf, static_cast<std::size_t>(cqe.res));
-    // Back at once; the ring's tail moves once per reap (see reap()).
-    io_uring_buf_ring_add(recv_ring_, buf, recv_size_, static_cast<unsigned short>(bid),
-                          io_uring_buf_ring_mask(recv_count_), static_cast<int>(recv_recycled_++));
+    deliver(st, recv_memory_ + std::size_t{bid} * recv_size_, static_cast<std::size_t>(cqe.res));
+    give_back(bid);  // at once; the ring's tail moves once per reap (see reap())
   }
   if (cqe.flags & IORING_CQE_F_MORE) return;
 

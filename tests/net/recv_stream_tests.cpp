@@ -36,7 +36,8 @@ namespace {
 // limit for a multishot receive (before Linux 6.17): the stash's cancel lands after what
 // the kernel delivered meanwhile, at most the buffer ring (512 x 4 KiB by default) per
 // run of its work; twice that leaves room for a run on each side of the cancel.
-constexpr std::size_t kStashBoundWithoutLimit = 2 * 512 * 4096;
+constexpr std::size_t kStashBoundWithoutLimit =
+    2 * std::size_t{BackendOptions{}.recv_buffers} * BackendOptions{}.recv_buffer_size;
 
 // A blocking client socket connected to `to`, or -1.
 int connect_blocking(const SocketAddress& to) {
