@@ -1,13 +1,16 @@
 #include "hellepoll/http/static_files.hpp"
 
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -183,10 +186,27 @@ std::time_t not_after_now(std::time_t mtime) noexcept {
 // the kernel's random pool for each such reply (they are rare), so no one can write a file
 // that holds the boundary it will be sent with. It followed from the file's size and mtime
 // before; a counter, even from a random start, can be read off one reply.
+// GRND_INSECURE (Linux 5.6+) answers at once even before the pool is seeded, as on a VM
+// just booted, where GRND_NONBLOCK fails with EAGAIN: that case used to fall back to the
+// time in seconds, the same boundary for every reply of the second, known to anyone.
 std::uint64_t random_boundary_seed() noexcept {
   std::uint64_t seed = 0;
-  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
-  return seed;
+#ifdef GRND_INSECURE
+  if (::getrandom(&seed, sizeof seed, GRND_INSECURE) == sizeof seed) return seed;
+#endif
+  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed) return seed;
+  // A kernel before 5.6 whose pool is not seeded yet: the 16 bytes the kernel gave this
+  // process at exec, stepped on for each reply and mixed with the clock's nanoseconds.
+  thread_local std::uint64_t state = [] {
+    std::uint64_t s = 0;
+    if (const auto* at_random = reinterpret_cast<const unsigned char*>(::getauxval(AT_RANDOM)))
+      std::memcpy(&s, at_random + 8, sizeof s);
+    return s ^ reinterpret_cast<std::uintptr_t>(&s);
+  }();
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  state += 0x9e3779b97f4a7c15ULL;
+  return state ^ (static_cast<std::uint64_t>(now.tv_nsec) << 20) ^ static_cast<std::uint64_t>(now.tv_sec);
 }
 
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same

@@ -12,6 +12,7 @@
 
 #include "support/backends.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "hellepoll/http/static_files.hpp"
 #include "hellepoll/when_all.hpp"
 #include "support_client.hpp"
@@ -29,8 +30,7 @@ inline const std::string& download_root() {
   struct Root {
     std::string path;
     Root() {
-      char tmpl[] = "/tmp/hellepoll-downloads-XXXXXX";
-      path = ::mkdtemp(tmpl);
+      path = test::make_temp_dir("/tmp/hellepoll-downloads-XXXXXX").string();
       std::filesystem::create_directory(path + "/files");
       { std::ofstream create(path + "/files/huge.bin"); }
       std::filesystem::resize_file(path + "/files/huge.bin", 100u << 20);

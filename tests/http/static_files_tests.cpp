@@ -50,8 +50,7 @@ struct Site {
   std::string small = "Hello, static world!\n";
   std::string mib = bytes(1 << 20, 7);
   Site() {
-    char tmpl[] = "/tmp/hellepoll-static-XXXXXX";
-    fs::path base = ::mkdtemp(tmpl);
+    const fs::path base = test::make_temp_dir("/tmp/hellepoll-static-XXXXXX");
     root = base / "www";
     outside = base / "secret.txt";
     fs::create_directories(root / "dir" / "sub");
@@ -600,8 +599,7 @@ BOOST_DATA_TEST_CASE(files_over_4_gib_use_64_bit_offsets, test::backends, backen
 // path (sendfile would stall the thread on the disk), then sent from the page cache.
 BOOST_DATA_TEST_CASE(a_file_not_in_the_page_cache_is_read_then_sent, test::backends, backend) {
   // In the build tree: /tmp may be tmpfs, whose pages cannot be dropped.
-  std::string tmpl = HELLEPOLL_BINARY_DIR "/hellepoll-cold-XXXXXX";
-  const fs::path root = ::mkdtemp(tmpl.data());
+  const fs::path root = test::make_temp_dir(HELLEPOLL_BINARY_DIR "/hellepoll-cold-XXXXXX");
   const std::string data = bytes(8u << 20, 11);
   Site::write(root / "cold.bin", data);
   {
