@@ -65,9 +65,10 @@ int connect_small_window(const SocketAddress& to) {
 }
 
 // A peer thread: connects with a small window, waits `pause_first`, then reads into `got`
-// until the server closes.
-std::thread reading_peer(const SocketAddress& to, std::string& got, std::chrono::milliseconds pause_first = 0ms) {
-  return std::thread([to, &got, pause_first] {
+// until the server closes. A jthread: a failed requirement unwinds past it (the server's
+// socket closes, so the peer ends) instead of ending the whole suite in std::terminate.
+std::jthread reading_peer(const SocketAddress& to, std::string& got, std::chrono::milliseconds pause_first = 0ms) {
+  return std::jthread([to, &got, pause_first] {
     const int fd = connect_small_window(to);
     if (fd < 0) return;
     std::this_thread::sleep_for(pause_first);
@@ -128,7 +129,7 @@ BOOST_DATA_TEST_CASE(sends_exactly_the_range_asked_for_to_a_slow_reader, test::b
   const std::uint64_t offset = 1001;
   const std::size_t len = data.size() - offset - 7;
   std::string got;
-  std::thread peer = reading_peer(l.local_address(), got, 300ms);  // the server's socket is full long before
+  std::jthread peer = reading_peer(l.local_address(), got, 300ms);  // the server's socket is full long before
   const SendOutcome out = s.block_on(accept_and_send(l, file.fd, offset, len, 20s));
   peer.join();
   BOOST_TEST(out.error == 0);
@@ -166,14 +167,14 @@ BOOST_DATA_TEST_CASE(bytes_not_in_the_page_cache_are_refused_until_read, test::b
   const std::string data = pattern(4 << 20, 3);
   TempFile file(data);
   std::string got;
-  std::thread peer = reading_peer(l.local_address(), got);
+  std::jthread peer = reading_peer(l.local_address(), got);
   auto [cold, warm] = s.block_on([](Listener& listener, int f, std::size_t n) -> Task<std::pair<int, SendOutcome>> {
     auto c = co_await listener.accept(Deadline::after(5s));
     BOOST_REQUIRE(c);
     int cold_error = 0;
     std::size_t from = 0;
     while (cold_error == 0 && from < n) {
-      BOOST_REQUIRE_MESSAGE(test::drop_from_page_cache(f),
+      BOOST_REQUIRE_MESSAGE(test::drop_from_page_cache(f, from),
                             "the build tree's filesystem kept the pages after POSIX_FADV_DONTNEED: "
                             "build on a disk filesystem, not tmpfs");
       auto sent = co_await c->send_file(f, from, n - from, Deadline::after(5s));
@@ -211,7 +212,7 @@ BOOST_DATA_TEST_CASE(a_filesystem_that_cannot_tell_what_is_cached_is_refused, te
   iovec iov{&c, 1};
   const bool filesystem_can_tell = ::preadv2(memfd, &iov, 1, 0, RWF_NOWAIT) == 1;
   std::string got;
-  std::thread peer = reading_peer(l.local_address(), got);
+  std::jthread peer = reading_peer(l.local_address(), got);
   const SendOutcome out = s.block_on(accept_and_send(l, memfd, 0, data.size(), 20s));
   peer.join();
   ::close(memfd);
