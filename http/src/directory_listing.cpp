@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hellepoll/http/path.hpp"
+#include "hellepoll/scheduler.hpp"
 #include "hellepoll/sleep.hpp"
 
 namespace hellepoll::http {
@@ -29,10 +30,28 @@ struct DirCloser {
   ~DirCloser() { ::closedir(d); }
 };
 
+// Listings being built on this thread: one at a time. Each holds its names and its page
+// until done, and built side by side (as the slices let them be) a flood of requests for
+// a big directory held every page at once: 200 concurrent HEADs of a 30,000-name listing
+// took the server from 5 MB to 700 MB (nginx builds them one by one, blocking its worker).
+// The others wait their turn holding nothing but their request.
+thread_local bool listing_in_progress = false;
+struct ListingTurn {
+  ListingTurn() noexcept { listing_in_progress = true; }
+  ~ListingTurn() { listing_in_progress = false; }
+  ListingTurn(const ListingTurn&) = delete;
+  ListingTurn& operator=(const ListingTurn&) = delete;
+};
+
 }  // namespace
 
 Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t slice) {
   slice = std::max<std::size_t>(slice, 1);
+  while (listing_in_progress) {
+    if (Scheduler::current().stopping()) co_return ListingPage{{}, -ECANCELED};
+    co_await yield();
+  }
+  const ListingTurn turn;
   // A fresh open of the directory, not a dup: readdir moves the position of the open file
   // it reads, and other requests may be listing through the same one (shared_open.hpp).
   const int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

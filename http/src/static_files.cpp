@@ -163,6 +163,8 @@ Response open_error(int err, std::string_view path) {
     detail::descriptors_ran_out();
     return r;
   }
+  // A listing that was still waiting for its turn when the server began to stop.
+  if (err == -ECANCELED) return Response::error(503, "the server is stopping");
   // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
   // not a file to serve.
   if (err == -ENXIO) return Response::error(403, "not a regular file");
