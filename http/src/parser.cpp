@@ -532,6 +532,9 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
     split_path_query(0);
   } else if (t == "*") {
     if (s_.method_kind != Method::OPTIONS) {
+      // "PRI * HTTP/2.0": the preface of a client speaking HTTP/2 from its first byte (RFC
+      // 9113 §3.4), which an HTTP/1.1 server refuses as a version it does not support.
+      if (slice_of(data, s_.method) == "PRI") return reject(505, "HTTP/2 connection preface: this server speaks HTTP/1.1");
       return reject(400, "asterisk-form request-target is only allowed with OPTIONS");
     }
     s_.form = TargetForm::Asterisk;
@@ -660,7 +663,9 @@ bool RequestParser::on_transfer_encoding(std::string_view value) noexcept {
   return for_each_element(value, [this](std::string_view element) {
     const std::string_view coding = coding_name(element);
     if (coding.empty()) return reject(400, "malformed Transfer-Encoding");
-    const bool chunked = iequals(element, "chunked");
+    const bool chunked = iequals(coding, "chunked");
+    // RFC 9112 §7.1 defines no parameters for chunked.
+    if (chunked && coding.size() != element.size()) return reject(400, "parameters on the chunked transfer coding");
     // Whatever follows chunked makes it not final, which can never be undone.
     if (s_.te_chunked) {
       return reject(400, chunked ? "chunked transfer coding applied more than once"

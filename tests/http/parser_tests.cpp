@@ -333,6 +333,7 @@ const std::vector<RejectCase>& reject_cases() {
       {"% with non-hex second digit", "GET /%2g/x HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"bad % in absolute-form path", "GET http://h/%x1 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"asterisk with GET", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
       {"authority-form with GET", "GET example.com:80 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"CONNECT with origin-form", "CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"CONNECT without port", "CONNECT example.com HTTP/1.1\r\nHost: h\r\n\r\n", 400},
@@ -475,6 +476,22 @@ BOOST_AUTO_TEST_CASE(rejections_have_exact_status) {
       BOOST_TEST(o.result == ParseResult::Error);
       BOOST_TEST(o.status == c.status);
       BOOST_TEST(!o.message.empty());
+    }
+  }
+}
+
+// The message names the problem the client can fix, not a symptom of it.
+BOOST_AUTO_TEST_CASE(rejections_name_the_problem) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "HTTP/2 connection preface"},
+      {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", "parameters on the chunked"},
+      {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;q=1, chunked ; x\r\n\r\n", "parameters on the chunked"},
+      {"GET * HTTP/1.1\r\nHost: h\r\n\r\n", "asterisk-form"},
+  };
+  for (const auto& [raw, words] : cases) {
+    BOOST_TEST_CONTEXT(raw) {
+      const Outcome o = parse_whole(std::string(raw));
+      BOOST_TEST(o.message.find(words) != std::string::npos, o.message);
     }
   }
 }
