@@ -40,6 +40,8 @@ std::string_view slice_of(std::string_view data, Slice s) noexcept {
 
 constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 
+constexpr std::string_view kAsteriskNotOptions = "asterisk-form request-target is only allowed with OPTIONS";
+
 // s.find(c, from), without the call to memchr for the short strings most targets are.
 // from <= s.size().
 std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
@@ -402,6 +404,7 @@ version:
   if (i == s_.tok_start && end - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
       (p[i + 7] == '0' || p[i + 7] == '1') && p[i + 8] == '\r' && p[i + 9] == '\n') {
     if (i + 8 - s_.line_start > limits_.max_request_line) return fail(414, "request line too long");
+    if (s_.pri_asterisk) return fail(400, kAsteriskNotOptions);
     s_.version_minor = p[i + 7] - '0';
     i += 10;
     goto field_start;
@@ -424,7 +427,10 @@ version:
       if (i - s_.line_start > limits_.max_request_line) return fail(414, "request line too long");
       const int major = p[s_.tok_start + 5] - '0';
       const int minor = p[s_.tok_start + 7] - '0';
+      if (s_.pri_asterisk && major == 2 && minor == 0)
+        return fail(505, "HTTP/2 connection preface: this server speaks HTTP/1.1");
       if (major != 1) return fail(505, "HTTP version not supported");
+      if (s_.pri_asterisk) return fail(400, kAsteriskNotOptions);
       // RFC 9110 §2.5: a higher minor version of a major version we implement is
       // processed as the highest minor we implement (nginx: the same).
       s_.version_minor = minor > 1 ? 1 : minor;
@@ -532,10 +538,10 @@ bool RequestParser::finish_target(std::string_view data) noexcept {
     split_path_query(0);
   } else if (t == "*") {
     if (s_.method_kind != Method::OPTIONS) {
-      // "PRI * HTTP/2.0": the preface of a client speaking HTTP/2 from its first byte (RFC
-      // 9113 §3.4), which an HTTP/1.1 server refuses as a version it does not support.
-      if (slice_of(data, s_.method) == "PRI") return reject(505, "HTTP/2 connection preface: this server speaks HTTP/1.1");
-      return reject(400, "asterisk-form request-target is only allowed with OPTIONS");
+      // "PRI * HTTP/2.0" is the preface of a client speaking HTTP/2 from its first byte (RFC
+      // 9113 §3.4): refused as a version we do not support (505) once the version says so.
+      if (slice_of(data, s_.method) != "PRI") return reject(400, kAsteriskNotOptions);
+      s_.pri_asterisk = true;
     }
     s_.form = TargetForm::Asterisk;
     s_.path = s_.target;

@@ -334,6 +334,9 @@ const std::vector<RejectCase>& reject_cases() {
       {"bad % in absolute-form path", "GET http://h/%x1 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"asterisk with GET", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+      {"PRI asterisk in HTTP/1.1", "PRI * HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"PRI asterisk in HTTP/1.2", "PRI * HTTP/1.2\r\nHost: h\r\n\r\n", 400},
+      {"PRI asterisk in HTTP/3.0", "PRI * HTTP/3.0\r\nHost: h\r\n\r\n", 505},
       {"authority-form with GET", "GET example.com:80 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"CONNECT with origin-form", "CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"CONNECT without port", "CONNECT example.com HTTP/1.1\r\nHost: h\r\n\r\n", 400},
@@ -487,6 +490,8 @@ BOOST_AUTO_TEST_CASE(rejections_name_the_problem) {
       {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", "parameters on the chunked"},
       {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;q=1, chunked ; x\r\n\r\n", "parameters on the chunked"},
       {"GET * HTTP/1.1\r\nHost: h\r\n\r\n", "asterisk-form"},
+      {"PRI * HTTP/1.1\r\nHost: h\r\n\r\n", "asterisk-form"},
+      {"PRI * HTTP/3.0\r\nHost: h\r\n\r\n", "version not supported"},
   };
   for (const auto& [raw, words] : cases) {
     BOOST_TEST_CONTEXT(raw) {

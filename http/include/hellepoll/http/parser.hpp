@@ -149,6 +149,7 @@ class RequestParser {
     Method method_kind{};  // set when the method ends
     TargetForm form{};     // set when the target ends
     bool path_is_root = false;  // absolute-form without a path: the path is "/"
+    bool pri_asterisk = false;  // "PRI *": refused once the version says which way
     int version_minor = 0;      // set when the version ends
 
     std::uint64_t content_length = 0;
