@@ -7,14 +7,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <coroutine>
 #include <cstddef>
+#include <deque>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "hellepoll/http/path.hpp"
 #include "hellepoll/scheduler.hpp"
-#include "hellepoll/sleep.hpp"
 
 namespace hellepoll::http {
 
@@ -30,28 +31,90 @@ struct DirCloser {
   ~DirCloser() { ::closedir(d); }
 };
 
-// Listings being built on this thread: one at a time. Each holds its names and its page
-// until done, and built side by side (as the slices let them be) a flood of requests for
-// a big directory held every page at once: 200 concurrent HEADs of a 30,000-name listing
-// took the server from 5 MB to 700 MB (nginx builds them one by one, blocking its worker).
-// The others wait their turn holding nothing but their request.
-thread_local bool listing_in_progress = false;
-struct ListingTurn {
-  ListingTurn() noexcept { listing_in_progress = true; }
-  ~ListingTurn() { listing_in_progress = false; }
+// Listings longer than a slice are built one at a time per thread. Each holds its names
+// and its page until done, and built side by side (as the slices let them be) a flood of
+// requests for a big directory held every page at once: 200 concurrent HEADs of a
+// 30,000-name listing took the server from 5 MB to 700 MB (nginx builds them one by one,
+// blocking its worker). The turn is taken at a listing's first pause between slices, so
+// one done in a single slice (most directories) never waits behind a big one, and a
+// waiter holds one slice of names.
+thread_local bool turn_taken = false;
+
+class ListingTurn {
+ public:
+  ListingTurn() = default;
+  ~ListingTurn() {
+    if (held_) pass_on();
+  }
   ListingTurn(const ListingTurn&) = delete;
   ListingTurn& operator=(const ListingTurn&) = delete;
+
+  // Between two slices: lets the thread's other coroutines run, first waiting for the turn
+  // if this listing does not hold it (behind those that asked before, suspended, not
+  // polling). co_await gives false when the server is stopping: give up.
+  class Pause {
+   public:
+    explicit Pause(ListingTurn& turn) noexcept : turn_(turn) {}
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+    ~Pause() {
+      // Destroyed while suspended in the queue (its coroutine was destroyed): leave the
+      // queue, or, handed the turn but never resumed, hand it on.
+      if (!queued_) return;
+      if (granted_) {
+        pass_on();
+      } else if (const auto it = std::find(waiting.begin(), waiting.end(), this); it != waiting.end()) {
+        waiting.erase(it);
+      }
+    }
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle_ = h;
+      if (!turn_.held_ && turn_taken) {
+        waiting.push_back(this);
+        queued_ = true;
+        return;
+      }
+      turn_.held_ = turn_taken = true;
+      Scheduler::current().schedule(h);
+    }
+    bool await_resume() noexcept {
+      if (queued_) turn_.held_ = true;  // handed over by pass_on()
+      queued_ = granted_ = false;
+      return !Scheduler::current().stopping();
+    }
+
+   private:
+    friend class ListingTurn;
+    ListingTurn& turn_;
+    std::coroutine_handle<> handle_;
+    bool queued_ = false;   // in `waiting`, or taken out of it by pass_on() and not resumed yet
+    bool granted_ = false;  // taken out by pass_on(): the turn is this one's
+  };
+  Pause pause() noexcept { return Pause(*this); }
+
+ private:
+  // The next waiter's now, or nobody's.
+  static void pass_on() {
+    if (waiting.empty()) {
+      turn_taken = false;
+      return;
+    }
+    Pause* next = waiting.front();
+    waiting.pop_front();
+    next->granted_ = true;
+    Scheduler::current().schedule(next->handle_);
+  }
+  static thread_local std::deque<Pause*> waiting;
+  bool held_ = false;
 };
+thread_local std::deque<ListingTurn::Pause*> ListingTurn::waiting;
 
 }  // namespace
 
 Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t slice) {
   slice = std::max<std::size_t>(slice, 1);
-  while (listing_in_progress) {
-    if (Scheduler::current().stopping()) co_return ListingPage{{}, -ECANCELED};
-    co_await yield();
-  }
-  const ListingTurn turn;
+  ListingTurn turn;
   // A fresh open of the directory, not a dup: readdir moves the position of the open file
   // it reads, and other requests may be listing through the same one (shared_open.hpp).
   const int own = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,7 +128,7 @@ Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t s
   std::vector<Entry> entries;
   std::size_t run_start = 0;  // entries are sorted in runs of `slice` as they are read
   {
-    DirCloser closer{d};  // also when the scheduler stops while this waits for its turn
+    DirCloser closer{d};  // also when the coroutine is destroyed at a pause
     for (;;) {
       errno = 0;
       dirent* e = ::readdir(d);
@@ -87,7 +150,7 @@ Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t s
       if (entries.size() - run_start == slice) {
         std::sort(entries.begin() + run_start, entries.end(), by_name);
         run_start = entries.size();
-        co_await yield();  // readdir's position stays in `d`
+        if (!co_await turn.pause()) co_return ListingPage{{}, -ECANCELED};  // readdir's position stays in `d`
       }
     }
   }
@@ -99,7 +162,7 @@ Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t s
       const auto first = entries.begin() + static_cast<std::ptrdiff_t>(lo);
       const auto end = entries.begin() + static_cast<std::ptrdiff_t>(std::min(lo + 2 * width, entries.size()));
       std::inplace_merge(first, first + static_cast<std::ptrdiff_t>(width), end, by_name);
-      co_await yield();
+      if (!co_await turn.pause()) co_return ListingPage{{}, -ECANCELED};
     }
   }
 
@@ -125,7 +188,7 @@ Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t s
         .append(html_escape(e.name))
         .append(slash)
         .append("</a></li>\n");
-    if ((i + 1) % slice == 0) co_await yield();
+    if ((i + 1) % slice == 0 && !co_await turn.pause()) co_return ListingPage{{}, -ECANCELED};
   }
   html.append("</ul></body></html>\n");
   co_return page;

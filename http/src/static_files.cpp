@@ -1,7 +1,6 @@
 #include "hellepoll/http/static_files.hpp"
 
 #include <fcntl.h>
-#include <sys/auxv.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -10,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -163,7 +161,7 @@ Response open_error(int err, std::string_view path) {
     detail::descriptors_ran_out();
     return r;
   }
-  // A listing that was still waiting for its turn when the server began to stop.
+  // A listing given up because the server is stopping (whose writes fail by then anyway).
   if (err == -ECANCELED) return Response::error(503, "the server is stopping");
   // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
   // not a file to serve.
@@ -191,24 +189,24 @@ std::time_t not_after_now(std::time_t mtime) noexcept {
 // GRND_INSECURE (Linux 5.6+) answers at once even before the pool is seeded, as on a VM
 // just booted, where GRND_NONBLOCK fails with EAGAIN: that case used to fall back to the
 // time in seconds, the same boundary for every reply of the second, known to anyone.
+// (Its value is the kernel's ABI; headers before glibc 2.32 lack the name, and a kernel
+// before 5.6 refuses it with EINVAL.) Before 5.6, /dev/urandom never blocks.
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004
+#endif
 std::uint64_t random_boundary_seed() noexcept {
   std::uint64_t seed = 0;
-#ifdef GRND_INSECURE
   if (::getrandom(&seed, sizeof seed, GRND_INSECURE) == sizeof seed) return seed;
-#endif
-  if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed) return seed;
-  // A kernel before 5.6 whose pool is not seeded yet: the 16 bytes the kernel gave this
-  // process at exec, stepped on for each reply and mixed with the clock's nanoseconds.
-  thread_local std::uint64_t state = [] {
-    std::uint64_t s = 0;
-    if (const auto* at_random = reinterpret_cast<const unsigned char*>(::getauxval(AT_RANDOM)))
-      std::memcpy(&s, at_random + 8, sizeof s);
-    return s ^ reinterpret_cast<std::uintptr_t>(&s);
-  }();
+  if (const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC); fd >= 0) {
+    const bool got = ::read(fd, &seed, sizeof seed) == sizeof seed;
+    ::close(fd);
+    if (got) return seed;
+  }
+  // No random source at all (a chroot without /dev on an old kernel): distinct per reply.
+  thread_local std::uint64_t count = 0;
   timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  state += 0x9e3779b97f4a7c15ULL;
-  return state ^ (static_cast<std::uint64_t>(now.tv_nsec) << 20) ^ static_cast<std::uint64_t>(now.tv_sec);
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return (static_cast<std::uint64_t>(now.tv_sec) << 30) ^ static_cast<std::uint64_t>(now.tv_nsec) ^ (++count << 48);
 }
 
 // A file's Last-Modified value. The thread remembers the last one it formatted: the same

@@ -144,6 +144,7 @@ BOOST_DATA_TEST_CASE(a_listing_in_slices_is_in_order, test::backends, backend) {
 // One listing is built at a time per thread, as each holds its page until done: three
 // asked for together finish a listing's worth of turns apart (about 90 here: 30 slices
 // read, 30 merges, 30 written), not side by side within a few turns of each other.
+// (The waiters are suspended, not polling: the counter's turns are the holder's slices.)
 BOOST_DATA_TEST_CASE(listings_are_built_one_at_a_time, test::backends, backend) {
   Dir dir(600);
   Scheduler s(backend);
@@ -168,6 +169,58 @@ BOOST_DATA_TEST_CASE(listings_are_built_one_at_a_time, test::backends, backend) 
   BOOST_REQUIRE_EQUAL(finished_at.size(), 3u);
   BOOST_TEST(finished_at[1] - finished_at[0] >= 60);
   BOOST_TEST(finished_at[2] - finished_at[1] >= 60);
+}
+
+// The turn is taken at a listing's first pause between slices: one done in a single slice
+// does not wait behind a big one that holds it.
+BOOST_DATA_TEST_CASE(a_listing_of_one_slice_does_not_wait_behind_a_big_one, test::backends, backend) {
+  Dir big(600);
+  Dir small(5);
+  Scheduler s(backend);
+  const std::vector<std::string> order = s.block_on([](int big_fd, int small_fd) -> Task<std::vector<std::string>> {
+    std::vector<std::string> done;
+    auto listed = [](int f, std::string name, int names, std::vector<std::string>& out) -> Task<int> {
+      const ListingPage page = co_await listing_page(f, "/d/", 20);
+      out.push_back(name);
+      co_return hrefs(page.html) == sorted_names(names) ? 0 : 1;
+    };
+    std::vector<Task<int>> two;
+    two.push_back(listed(big_fd, "big", 600, done));
+    two.push_back(listed(small_fd, "small", 5, done));
+    const std::vector<int> wrong = co_await when_all(std::move(two));
+    BOOST_TEST((wrong == std::vector<int>{0, 0}));
+    co_return done;
+  }(big.fd, small.fd));
+  BOOST_TEST((order == std::vector<std::string>{"small", "big"}));
+}
+
+// A server that stops gives up its listings, the one building and those waiting, and the
+// turn is free again for the thread's next scheduler.
+BOOST_DATA_TEST_CASE(listings_give_up_when_the_scheduler_stops, test::backends, backend) {
+  Dir dir(600);
+  {
+    Scheduler s(backend);
+    const std::vector<int> errors = s.block_on([](int fd) -> Task<std::vector<int>> {
+      auto listed = [](int f) -> Task<int> {
+        const ListingPage page = co_await listing_page(f, "/d/", 20);
+        co_return page.error;
+      };
+      auto stopper = []() -> Task<int> {
+        for (int i = 0; i < 10; ++i) co_await yield();
+        Scheduler::current().stop();
+        co_return 0;
+      };
+      std::vector<Task<int>> four;
+      for (int i = 0; i < 3; ++i) four.push_back(listed(fd));
+      four.push_back(stopper());
+      co_return co_await when_all(std::move(four));
+    }(dir.fd));
+    BOOST_TEST((errors == std::vector<int>{-ECANCELED, -ECANCELED, -ECANCELED, 0}));
+  }
+  Scheduler again(backend);
+  const ListingPage page = again.block_on(listing_page(dir.fd, "/d/", 20));
+  BOOST_TEST(page.error == 0);
+  BOOST_TEST(hrefs(page.html) == sorted_names(600));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
