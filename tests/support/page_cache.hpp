@@ -22,7 +22,8 @@ inline bool drop_from_page_cache(int fd, std::size_t from = 0) {
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   from = (from + page - 1) / page * page;
   struct stat st {};
-  if (::fstat(fd, &st) < 0 || static_cast<std::size_t>(st.st_size) <= from) return false;
+  if (::fstat(fd, &st) < 0 || st.st_size == 0) return false;
+  if (static_cast<std::size_t>(st.st_size) <= from) return true;  // nothing left to drop
   const auto size = static_cast<std::size_t>(st.st_size) - from;
   void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
   if (map == MAP_FAILED) return false;

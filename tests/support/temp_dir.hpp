@@ -13,7 +13,10 @@ namespace hellepoll::test {
 // mkdtemp, or an exception naming the template and the error: a test that cannot make its
 // directory (a read-only build tree, say) fails there instead of crashing on a null path.
 inline std::filesystem::path make_temp_dir(std::string tmpl) {
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    const int error = errno;
+    throw std::system_error(error, std::generic_category(), "mkdtemp " + tmpl);
+  }
   return tmpl;
 }
 
