@@ -21,9 +21,10 @@ struct ListingPage {
 //
 // Lets the thread's other coroutines run after every `slice` entries read and every
 // `slice` written: a directory of 50,000 names takes ~70 ms to list, which would
-// otherwise hold up every other connection of the thread for as long. One listing is
-// built at a time per thread; the others wait for their turn (memory: each holds its
-// page until done).
+// otherwise hold up every other connection of the thread for as long. Listings longer
+// than a slice are built one at a time per thread, the others waiting their turn after
+// their first slice (memory: each holds its page until done). While the scheduler is
+// stopping, a listing gives up at its next pause: error -ECANCELED.
 Task<ListingPage> listing_page(int dir_fd, std::string shown_path, std::size_t slice = 1024);
 
 }  // namespace hellepoll::http
