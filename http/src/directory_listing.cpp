@@ -38,8 +38,6 @@ struct DirCloser {
 // blocking its worker). The turn is taken at a listing's first pause between slices, so
 // one done in a single slice (most directories) never waits behind a big one, and a
 // waiter holds one slice of names.
-thread_local bool turn_taken = false;
-
 class ListingTurn {
  public:
   ListingTurn() = default;
@@ -58,38 +56,39 @@ class ListingTurn {
     Pause(const Pause&) = delete;
     Pause& operator=(const Pause&) = delete;
     ~Pause() {
-      // Destroyed while suspended in the queue (its coroutine was destroyed): leave the
-      // queue, or, handed the turn but never resumed, hand it on.
-      if (!queued_) return;
-      if (granted_) {
+      // Destroyed while suspended (its coroutine was destroyed): leave the queue, or, handed
+      // the turn but never resumed, hand it on.
+      if (state_ == State::handed) {
         pass_on();
-      } else if (const auto it = std::find(waiting.begin(), waiting.end(), this); it != waiting.end()) {
-        waiting.erase(it);
+      } else if (state_ == State::waiting) {
+        waiting.erase(std::find(waiting.begin(), waiting.end(), this));
       }
     }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
       handle_ = h;
-      if (!turn_.held_ && turn_taken) {
+      if (!turn_.held_ && taken) {
         waiting.push_back(this);
-        queued_ = true;
+        state_ = State::waiting;
         return;
       }
-      turn_.held_ = turn_taken = true;
+      turn_.held_ = taken = true;
       Scheduler::current().schedule(h);
     }
     bool await_resume() noexcept {
-      if (queued_) turn_.held_ = true;  // handed over by pass_on()
-      queued_ = granted_ = false;
+      if (state_ == State::handed) turn_.held_ = true;
+      state_ = State::running;
       return !Scheduler::current().stopping();
     }
 
    private:
     friend class ListingTurn;
+    // waiting: in `waiting`; handed: taken out of it by pass_on(), the turn is this one's,
+    // not resumed yet.
+    enum class State : unsigned char { running, waiting, handed };
     ListingTurn& turn_;
     std::coroutine_handle<> handle_;
-    bool queued_ = false;   // in `waiting`, or taken out of it by pass_on() and not resumed yet
-    bool granted_ = false;  // taken out by pass_on(): the turn is this one's
+    State state_ = State::running;
   };
   Pause pause() noexcept { return Pause(*this); }
 
@@ -97,17 +96,20 @@ class ListingTurn {
   // The next waiter's now, or nobody's.
   static void pass_on() {
     if (waiting.empty()) {
-      turn_taken = false;
+      taken = false;
       return;
     }
     Pause* next = waiting.front();
     waiting.pop_front();
-    next->granted_ = true;
+    next->state_ = Pause::State::handed;
     Scheduler::current().schedule(next->handle_);
   }
+  // The thread's turn: whether a listing holds it, and who waits for it, in order.
+  static thread_local bool taken;
   static thread_local std::deque<Pause*> waiting;
-  bool held_ = false;
+  bool held_ = false;  // this listing holds it
 };
+thread_local bool ListingTurn::taken = false;
 thread_local std::deque<ListingTurn::Pause*> ListingTurn::waiting;
 
 }  // namespace

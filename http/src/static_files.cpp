@@ -161,7 +161,8 @@ Response open_error(int err, std::string_view path) {
     detail::descriptors_ran_out();
     return r;
   }
-  // A listing given up because the server is stopping (whose writes fail by then anyway).
+  // An open or a listing cut short because the server is stopping (whose writes fail by
+  // then anyway): not worth a warning each.
   if (err == -ECANCELED) return Response::error(503, "the server is stopping");
   // ENXIO: a Unix socket or a device without a driver, which open refuses; like a FIFO,
   // not a file to serve.

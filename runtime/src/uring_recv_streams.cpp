@@ -15,12 +15,12 @@
 // bytes (Linux 6.17+: IORING_OP_RECV's optlen, the "multishot total length"); after
 // that the kernel ends it and the socket buffer and TCP's window hold the rest, as with
 // plain recv, until a recv finds the stash empty and re-arms. So a connection that is not
-// read holds at most stash_limit plus one buffer. Older kernels refuse the limit
-// (EINVAL; probed at set-up, with the multishot receive itself, which kernels before 6.0
-// refuse: probe_multishot_recv): there a stash that reaches stash_limit cancels the multishot, and what the
-// kernel received for it before the cancel lands (one run of its task work: hundreds of
-// KiB; on 6.0, whose ring runs task work at any kernel entry, up to the whole buffer ring)
-// is kept too.
+// read holds at most stash_limit plus one buffer. Older kernels refuse the limit (EINVAL;
+// asked at set-up with the multishot receive itself, which kernels before 6.0 refuse:
+// probe_multishot_recv). There a stash that reaches stash_limit cancels the multishot, and
+// what the kernel received for it before the cancel lands (one run of its task work:
+// hundreds of KiB; on 6.0, whose ring runs task work at any kernel entry, up to the whole
+// buffer ring) is kept too.
 //
 // Out of buffers: the kernel ends the multishot with ENOBUFS; it is re-armed when a
 // reader waits (the buffers are back by then), and counted in recv_buffer_shortages.
