@@ -616,6 +616,90 @@ BOOST_AUTO_TEST_CASE(precondition_fields_are_flagged) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(field_names_the_parser_acts_on_match_in_any_case_and_nothing_else) {
+  // Each name the parser acts on, with a value whose effect shows in the head. Every byte
+  // of the name is replaced in turn by every tchar: the field must count as that name
+  // exactly when the replacement is the same letter in either case.
+  struct Known {
+    std::string name;
+    std::string value;
+    bool (*acted_on)(const RequestHead&);
+  };
+  const std::vector<Known> known = {
+      {"host", "example.org", [](const RequestHead& h) { return h.host == "example.org"; }},
+      {"expect", "100-continue", [](const RequestHead& h) { return h.expect_continue; }},
+      {"connection", "close", [](const RequestHead& h) { return !h.keep_alive; }},
+      {"content-length", "0", [](const RequestHead& h) { return h.body == BodyKind::Length; }},
+      {"transfer-encoding", "chunked", [](const RequestHead& h) { return h.body == BodyKind::Chunked; }},
+      {"if-modified-since", "x", [](const RequestHead& h) { return h.has_preconditions; }},
+      {"if-match", "*", [](const RequestHead& h) { return h.has_preconditions; }},
+      {"if-none-match", "*", [](const RequestHead& h) { return h.has_preconditions; }},
+      {"if-unmodified-since", "x", [](const RequestHead& h) { return h.has_preconditions; }},
+  };
+  const std::string tchars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  int acted = 0;
+  for (const Known& k : known) {
+    for (std::size_t at = 0; at < k.name.size(); ++at) {
+      for (const char b : tchars) {
+        std::string name = k.name;
+        name[at] = b;
+        // Host is required: a variant of it leaves the request without one (400).
+        const std::string host_line = k.name == "host" ? "" : "Host: h\r\n";
+        const std::string req = "GET / HTTP/1.1\r\n" + host_line + name + ": " + k.value + "\r\n\r\n";
+        const Outcome o = parse_whole(req);
+        const bool same = lower(b) == k.name[at];
+        BOOST_TEST_CONTEXT(name) {
+          if (k.name == "host" && !same) {
+            BOOST_TEST(o.status == 400);
+            BOOST_TEST(o.message == "missing Host header");
+            continue;
+          }
+          RequestParser parser{Limits{}};
+          BOOST_TEST_REQUIRE((parser.parse(req) == ParseResult::Complete));
+          BOOST_TEST(k.acted_on(parser.head()) == same);
+          acted += same ? 1 : 0;
+        }
+      }
+    }
+  }
+  // Each byte of each name matched in two cases (one for '-'): the cases ran.
+  BOOST_TEST(acted > 200);
+}
+
+BOOST_AUTO_TEST_CASE(each_request_s_host_is_checked_even_after_a_valid_one) {
+  // The parser remembers the last valid Host of its connection to skip checking an equal
+  // one again: a different value, however close, is checked in full.
+  RequestParser parser{Limits{}};
+  const auto host_of = [&](const std::string& value) {
+    parser.reset();
+    const std::string req = "GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n";
+    const ParseResult r = parser.parse(req);
+    return r == ParseResult::Complete ? std::string(parser.head().host) : "error " + std::to_string(parser.error().status);
+  };
+  const std::string long_host(31, 'a');  // with ".b": 33 bytes, more than the parser keeps
+  const std::vector<std::pair<std::string, std::string>> sequence = {
+      {"", ""},  // an empty Host is valid (RFC 9110 §7.2)
+      {"", ""},
+      {"example.org:80", "example.org:80"},
+      {"example.org:80", "example.org:80"},
+      {"example.org:8x", "error 400"},
+      {"example.org:80", "example.org:80"},
+      {"example.org@80", "error 400"},
+      {"exam ple.org:80", "error 400"},
+      {long_host + ".b", long_host + ".b"},
+      {long_host + ".b", long_host + ".b"},
+      {long_host + "@b", "error 400"},
+      {long_host + "b", long_host + "b"},  // 32 bytes: kept
+      {long_host + "b", long_host + "b"},
+      {long_host + "@", "error 400"},
+      {"[::1]:8080", "[::1]:8080"},
+      {"[::1]:8080", "[::1]:8080"},
+      {"[::1:8080", "error 400"},
+  };
+  for (const auto& [value, expected] : sequence) BOOST_TEST(host_of(value) == expected, value);
+}
+
 BOOST_AUTO_TEST_CASE(results_are_sticky_until_reset) {
   RequestParser parser{Limits{}};
   const std::string good = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
