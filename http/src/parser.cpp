@@ -719,16 +719,28 @@ bool RequestParser::on_transfer_encoding(std::string_view value) noexcept {
   });
 }
 
-// RFC 9112 §3.2: exactly one Host with a valid value. A connection's requests nearly
-// always name the same host, so the last value found valid is kept and an equal one is
-// not checked again (a compare instead of a loop over every byte).
+// The last Host value a parser on this thread found valid (up to 32 bytes): a site's
+// requests nearly all name the same host, and an equal value need not be checked against
+// the grammar again (a compare instead of a loop over every byte). Per thread, not per
+// connection: every connection would carry its 33 bytes while idle. Empty at first ("" is
+// valid).
+namespace {
+struct ValidHostSeen {
+  char bytes[32];
+  std::uint8_t len = 0;
+};
+thread_local ValidHostSeen valid_host_seen;
+}  // namespace
+
+// RFC 9112 §3.2: exactly one Host with a valid value.
 bool RequestParser::on_host(std::string_view value, Slice where) noexcept {
   if (++s_.host_count > 1) return reject(400, "more than one Host header");
-  if (value != std::string_view(valid_host_seen_, valid_host_seen_len_)) {
+  ValidHostSeen& seen = valid_host_seen;
+  if (value != std::string_view(seen.bytes, seen.len)) {
     if (!valid_host(value)) return reject(400, "invalid Host header");
-    if (value.size() <= sizeof valid_host_seen_) {
-      std::memcpy(valid_host_seen_, value.data(), value.size());
-      valid_host_seen_len_ = static_cast<std::uint8_t>(value.size());
+    if (value.size() <= sizeof seen.bytes) {
+      std::memcpy(seen.bytes, value.data(), value.size());
+      seen.len = static_cast<std::uint8_t>(value.size());
     }
   }
   s_.host = where;

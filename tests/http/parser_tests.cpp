@@ -668,10 +668,15 @@ BOOST_AUTO_TEST_CASE(field_names_the_parser_acts_on_match_in_any_case_and_nothin
 }
 
 BOOST_AUTO_TEST_CASE(each_request_s_host_is_checked_even_after_a_valid_one) {
-  // The parser remembers the last valid Host of its connection to skip checking an equal
-  // one again: a different value, however close, is checked in full.
-  RequestParser parser{Limits{}};
+  // Parsers remember the last valid Host of their thread to skip checking an equal one
+  // again: a different value, however close, is checked in full, whichever parser (here
+  // one reused and a fresh one in turn) saw the valid one.
+  RequestParser reused{Limits{}};
+  bool fresh = false;
   const auto host_of = [&](const std::string& value) {
+    fresh = !fresh;
+    RequestParser other{Limits{}};
+    RequestParser& parser = fresh ? other : reused;
     parser.reset();
     const std::string req = "GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n";
     const ParseResult r = parser.parse(req);

@@ -193,10 +193,6 @@ class RequestParser {
   std::size_t head_size_ = 0;
   RequestHead head_;
   ParseError error_;
-  // The last Host value found valid on this connection (up to its size), which an equal
-  // value need not be checked against the grammar again. Empty at first: "" is valid.
-  char valid_host_seen_[32];
-  std::uint8_t valid_host_seen_len_ = 0;
 };
 
 }  // namespace hellepoll::http
