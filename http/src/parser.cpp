@@ -509,7 +509,6 @@ name:
   goto value_ows;
 
 value_ows:
-  if (i < end && p[i] == ' ') ++i;  // the usual one SP: then the loop ends at its first byte
   while (i < end && is_ows(p[i])) ++i;
   if (i == end) return suspend(State::ValueOws, i);
   s_.tok_start = i;
@@ -525,7 +524,8 @@ value: {
   }
   // Trailing OWS is not part of the value (RFC 9110 §5.5); trim it once, here.
   std::size_t v_end = i;
-  while (v_end > s_.tok_start && is_ows(p[v_end - 1])) --v_end;
+  const std::size_t v_start = s_.tok_start;  // a local: s_ would be reloaded each round
+  while (v_end > v_start && is_ows(p[v_end - 1])) --v_end;
   s_.value_end = v_end;
   ++i;
   goto value_lf;
