@@ -45,23 +45,27 @@ constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9';
 // '-'. OR-ing 0x20 into a tchar lowers a letter and maps no other tchar onto a letter or
 // '-' (only CR, 0x0D, would become '-'), so comparing 4 or 8 bytes at a time is exact:
 // a field line costs a few instructions here instead of a loop per byte.
+template <typename Word>
+bool folded_word_differs(const char* name, const char* lower) noexcept {
+  Word a;
+  Word b;
+  std::memcpy(&a, name, sizeof a);
+  std::memcpy(&b, lower, sizeof b);
+  return (a | static_cast<Word>(0x2020202020202020ULL)) != b;
+}
+
 template <std::size_t N>
 bool name_is(std::string_view n, const char (&lower)[N]) noexcept {
   constexpr std::size_t len = N - 1;
   static_assert(len >= 4, "names of 4 bytes or more");
-  const auto differs = [&](std::size_t at, auto word) {
-    decltype(word) a;
-    decltype(word) b;
-    std::memcpy(&a, n.data() + at, sizeof a);
-    std::memcpy(&b, lower + at, sizeof b);
-    return (a | static_cast<decltype(word)>(0x2020202020202020ULL)) != b;
-  };
+  const char* name = n.data();
   if constexpr (len < 8) {
-    return !differs(0, std::uint32_t{}) && !differs(len - 4, std::uint32_t{});
+    return !folded_word_differs<std::uint32_t>(name, lower) &&
+           !folded_word_differs<std::uint32_t>(name + len - 4, lower + len - 4);
   } else {
     for (std::size_t i = 0; i + 8 < len; i += 8)
-      if (differs(i, std::uint64_t{})) return false;
-    return !differs(len - 8, std::uint64_t{});
+      if (folded_word_differs<std::uint64_t>(name + i, lower + i)) return false;
+    return !folded_word_differs<std::uint64_t>(name + len - 8, lower + len - 8);
   }
 }
 
