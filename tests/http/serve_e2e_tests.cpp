@@ -42,8 +42,7 @@ inline std::string pattern(std::size_t n) {
 inline Task<std::size_t> download(SocketAddress at) {
   Client c = co_await Client::connect(at);
   co_await c.send("GET /large.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  std::string all = co_await c.read_until_close(60s);
-  co_return all.size();
+  co_return co_await c.count_until_close(60s);
 }
 
 // A port below 1024 that is free now (only root may bind those, unless the system lowered
