@@ -23,6 +23,8 @@ inline std::ostream& operator<<(std::ostream& os, ChunkedDecoder::State s) {
 }
 }  // namespace hellepoll::http
 
+namespace http_chunked_tests {
+
 using namespace hellepoll::http;
 using namespace std::string_literals;
 using State = ChunkedDecoder::State;
@@ -331,3 +333,5 @@ BOOST_AUTO_TEST_CASE(large_chunk_streams_across_many_reads) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_chunked_tests

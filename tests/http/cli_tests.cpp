@@ -8,6 +8,8 @@
 #include "hellepoll/http/cli.hpp"
 #include "support/env.hpp"
 
+namespace http_cli_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace std::chrono_literals;
@@ -151,3 +153,5 @@ BOOST_AUTO_TEST_CASE(the_help_text_names_every_flag) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_cli_tests

@@ -8,6 +8,8 @@
 #include "hellepoll/http/conditional.hpp"
 #include "hellepoll/http/http_date.hpp"
 
+namespace http_conditional_tests {
+
 using namespace hellepoll::http;
 
 namespace {
@@ -162,3 +164,5 @@ BOOST_AUTO_TEST_CASE(formatted_last_modified_round_trips_through_the_checks) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_conditional_tests

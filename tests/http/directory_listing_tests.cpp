@@ -19,6 +19,8 @@
 #include "support/backends.hpp"
 #include "support/temp_dir.hpp"
 
+namespace http_directory_listing_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 
@@ -224,3 +226,5 @@ BOOST_DATA_TEST_CASE(listings_give_up_when_the_scheduler_stops, test::backends, 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_directory_listing_tests

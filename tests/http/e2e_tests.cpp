@@ -17,6 +17,8 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
+namespace http_e2e_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::test;
 using namespace std::chrono_literals;
@@ -343,3 +345,5 @@ BOOST_DATA_TEST_CASE(ab_against_hello_has_no_failures, backends, backend) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_e2e_tests

@@ -15,6 +15,8 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
+namespace http_exhaustion_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::test;
 using namespace std::chrono_literals;
@@ -162,3 +164,5 @@ BOOST_DATA_TEST_CASE(a_file_that_cannot_be_opened_for_want_of_descriptors_is_503
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_exhaustion_tests

@@ -17,6 +17,8 @@
 #include "hellepoll/when_all.hpp"
 #include "support_client.hpp"
 
+namespace http_hardening_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace hellepoll::test;
@@ -276,3 +278,5 @@ BOOST_DATA_TEST_CASE(a_client_reset_during_a_large_download_ends_that_transfer_o
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_hardening_tests

@@ -10,6 +10,8 @@
 
 #include "hellepoll/http/http_date.hpp"
 
+namespace http_http_date_tests {
+
 using namespace hellepoll::http;
 using namespace std::string_view_literals;
 
@@ -159,3 +161,5 @@ BOOST_AUTO_TEST_CASE(rejects_garbage) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_http_date_tests

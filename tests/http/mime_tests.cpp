@@ -3,6 +3,8 @@
 
 #include "hellepoll/http/mime.hpp"
 
+namespace http_mime_tests {
+
 using hellepoll::http::mime_type_for;
 using namespace std::string_view_literals;
 
@@ -74,3 +76,5 @@ BOOST_AUTO_TEST_CASE(unknown_or_missing_extension_is_octet_stream) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_mime_tests

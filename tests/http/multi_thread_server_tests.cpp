@@ -28,6 +28,8 @@
 #include "support/backends.hpp"
 #include "support/process.hpp"
 
+namespace http_multi_thread_server_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace hellepoll::test;
@@ -382,3 +384,5 @@ BOOST_DATA_TEST_CASE(a_second_server_cannot_share_a_running_ones_port, backends,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_multi_thread_server_tests

@@ -30,6 +30,8 @@ inline std::ostream& operator<<(std::ostream& os, Method m) { return os << stati
 inline std::ostream& operator<<(std::ostream& os, TargetForm f) { return os << static_cast<int>(f); }
 }  // namespace hellepoll::http
 
+namespace http_parser_tests {
+
 using namespace hellepoll::http;
 using namespace std::string_literals;
 
@@ -854,3 +856,5 @@ BOOST_AUTO_TEST_CASE(a_list_field_on_several_lines_reads_as_one_list) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_parser_tests

@@ -7,6 +7,8 @@
 
 #include "hellepoll/http/path.hpp"
 
+namespace http_path_tests {
+
 using namespace hellepoll::http;
 using namespace std::string_literals;
 using namespace std::string_view_literals;
@@ -228,3 +230,5 @@ BOOST_AUTO_TEST_CASE(encode_then_normalize_round_trips) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_path_tests

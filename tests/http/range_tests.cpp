@@ -7,6 +7,8 @@
 
 #include "hellepoll/http/range.hpp"
 
+namespace http_range_tests {
+
 using namespace hellepoll::http;
 using Kind = RangeSpec::Kind;
 
@@ -206,3 +208,5 @@ BOOST_AUTO_TEST_CASE(multipart_body_size_is_exact) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_range_tests

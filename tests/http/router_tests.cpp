@@ -8,6 +8,8 @@
 
 #include "hellepoll/http/router.hpp"
 
+namespace http_router_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 
@@ -165,3 +167,5 @@ BOOST_AUTO_TEST_CASE(misses_are_404_405_or_501) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_router_tests

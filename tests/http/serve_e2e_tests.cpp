@@ -23,6 +23,8 @@
 #include "support/temp_dir.hpp"
 #include "support_client.hpp"
 
+namespace http_serve_e2e_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::test;
 using namespace std::chrono_literals;
@@ -487,3 +489,5 @@ BOOST_AUTO_TEST_CASE(double_dash_makes_the_next_argument_the_directory) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_serve_e2e_tests

@@ -18,6 +18,8 @@
 #include "support/backends.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace http_server_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace hellepoll::test;
@@ -1502,3 +1504,5 @@ BOOST_AUTO_TEST_CASE(server_refuses_options_no_server_can_run_with) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_server_tests

@@ -21,6 +21,8 @@
 #include "support/fds.hpp"
 #include "support/temp_dir.hpp"
 
+namespace http_shared_open_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace std::chrono_literals;
@@ -140,3 +142,5 @@ BOOST_DATA_TEST_CASE(different_files_and_roots_are_never_shared, test::backends,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_shared_open_tests

@@ -26,6 +26,8 @@
 #include "support/page_cache.hpp"
 #include "support_client.hpp"
 
+namespace http_static_files_tests {
+
 using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace hellepoll::test;
@@ -646,3 +648,5 @@ BOOST_DATA_TEST_CASE(a_file_on_tmpfs_arrives_whole, test::backends, backend) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace http_static_files_tests

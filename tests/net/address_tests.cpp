@@ -2,6 +2,8 @@
 
 #include "hellepoll/net/address.hpp"
 
+namespace net_address_tests {
+
 using hellepoll::SocketAddress;
 
 BOOST_AUTO_TEST_SUITE(address)
@@ -30,3 +32,5 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_rejected) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_address_tests

@@ -32,6 +32,8 @@
 #include "support/loopback.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace net_batch_wait_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -241,3 +243,5 @@ BOOST_DATA_TEST_CASE(a_timer_ends_a_batched_wait_on_time, test::backends, backen
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_batch_wait_tests

@@ -15,6 +15,8 @@
 #include "support/backends.hpp"
 #include "support/process.hpp"
 
+namespace net_echo_e2e_tests {
+
 using namespace hellepoll;
 using hellepoll::test::open_fd_count;
 using hellepoll::test::raise_fd_limit;
@@ -138,3 +140,5 @@ BOOST_AUTO_TEST_CASE(bad_flags_exit_2) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_echo_e2e_tests

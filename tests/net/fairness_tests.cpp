@@ -20,6 +20,8 @@
 #include "support/backends.hpp"
 #include "support/loopback.hpp"
 
+namespace net_fairness_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -128,3 +130,5 @@ BOOST_DATA_TEST_CASE(the_per_turn_budget_counts_operations_and_bytes, test::back
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_fairness_tests

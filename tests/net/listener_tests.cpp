@@ -14,6 +14,8 @@
 #include "support/loopback.hpp"
 #include "support/millis.hpp"
 
+namespace net_listener_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -134,3 +136,5 @@ BOOST_DATA_TEST_CASE(reuse_port_lets_listeners_share_a_port, test::backends, bac
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_listener_tests

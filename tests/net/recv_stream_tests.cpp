@@ -26,6 +26,8 @@
 #include "support/loopback.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace net_recv_stream_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -558,3 +560,5 @@ BOOST_DATA_TEST_CASE(queued_seqpacket_messages_are_each_read_without_waiting, te
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_recv_stream_tests

@@ -22,6 +22,8 @@
 #include "support/loopback.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace net_registered_socket_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -123,3 +125,5 @@ BOOST_DATA_TEST_CASE(each_reply_reaches_the_connection_that_owns_the_number_and_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_registered_socket_tests

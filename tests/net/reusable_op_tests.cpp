@@ -16,6 +16,8 @@
 #include "support/loopback.hpp"
 #include "support/millis.hpp"
 
+namespace net_reusable_op_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -147,3 +149,5 @@ BOOST_DATA_TEST_CASE(the_kept_timer_honours_each_operations_own_deadline, test::
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_reusable_op_tests

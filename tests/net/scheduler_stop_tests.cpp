@@ -11,6 +11,8 @@
 #include "support/loopback.hpp"
 #include "support/process.hpp"
 
+namespace net_scheduler_stop_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -113,3 +115,5 @@ BOOST_DATA_TEST_CASE(stopping_with_operations_in_flight_leaks_nothing,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_scheduler_stop_tests

@@ -25,6 +25,8 @@
 #include "support/loopback.hpp"
 #include "support/page_cache.hpp"
 
+namespace net_send_file_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -258,3 +260,5 @@ BOOST_DATA_TEST_CASE(a_peer_that_went_away_is_an_error_not_a_signal, test::backe
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_send_file_tests

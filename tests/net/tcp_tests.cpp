@@ -18,6 +18,8 @@
 #include "support/millis.hpp"
 #include "support/process.hpp"
 
+namespace net_tcp_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
@@ -350,3 +352,5 @@ BOOST_DATA_TEST_CASE(ipv6_loopback_echo, test::backends, backend) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace net_tcp_tests

@@ -20,6 +20,8 @@
 #include "support/env.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace runtime_backend_select_tests {
+
 using namespace hellepoll;
 using hellepoll::test::EnvVar;
 
@@ -174,3 +176,5 @@ BOOST_AUTO_TEST_CASE(an_io_uring_before_5_19_is_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_backend_select_tests

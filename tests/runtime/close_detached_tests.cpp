@@ -13,6 +13,8 @@
 #include "support/backends.hpp"
 #include "support/fds.hpp"
 
+namespace runtime_close_detached_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::is_open;
@@ -54,3 +56,5 @@ BOOST_AUTO_TEST_CASE(off_a_scheduler_the_fd_is_closed_at_once) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_close_detached_tests

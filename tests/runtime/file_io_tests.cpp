@@ -18,6 +18,8 @@
 #include "support/page_cache.hpp"
 #include "support/temp_dir.hpp"
 
+namespace runtime_file_io_tests {
+
 using namespace hellepoll;
 
 using test::TempDir;
@@ -218,3 +220,5 @@ BOOST_DATA_TEST_CASE(reads_of_an_uncached_non_blocking_file_wait_for_the_disk, t
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_file_io_tests

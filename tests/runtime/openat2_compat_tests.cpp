@@ -15,6 +15,8 @@
 #include "openat2_compat.hpp"
 #include "support/temp_dir.hpp"
 
+namespace runtime_openat2_compat_tests {
+
 using namespace hellepoll::detail;
 namespace fs = std::filesystem;
 
@@ -87,3 +89,5 @@ BOOST_AUTO_TEST_CASE(beneath_by_names_answers_as_resolve_beneath) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_openat2_compat_tests

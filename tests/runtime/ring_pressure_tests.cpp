@@ -16,6 +16,8 @@
 #include "hellepoll/when_all.hpp"
 #include "support/backends.hpp"
 
+namespace runtime_ring_pressure_tests {
+
 using namespace hellepoll;
 
 namespace {
@@ -111,3 +113,5 @@ BOOST_DATA_TEST_CASE(file_reads_through_a_tiny_ring_each_get_their_own_bytes, te
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_ring_pressure_tests

@@ -17,6 +17,8 @@
 #include "support/backends.hpp"
 #include "support/process.hpp"
 
+namespace runtime_scheduler_tests {
+
 using namespace hellepoll;
 using hellepoll::test::open_fd_count;
 using hellepoll::test::raise_fd_limit;
@@ -278,3 +280,5 @@ BOOST_DATA_TEST_CASE(nop_round_trips_through_the_backend, test::backends, backen
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_scheduler_tests

@@ -10,6 +10,8 @@
 #include "support/backends.hpp"
 #include "support/env.hpp"
 
+namespace runtime_task_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 
@@ -151,3 +153,5 @@ BOOST_DATA_TEST_CASE(when_all_waits_for_all_then_rethrows_the_first_error, test:
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_task_tests

@@ -12,6 +12,8 @@
 #include "hellepoll/timer_queue.hpp"
 #include "support/backends.hpp"
 
+namespace runtime_timer_tests {
+
 using namespace hellepoll;
 using namespace std::chrono_literals;
 
@@ -196,3 +198,5 @@ BOOST_DATA_TEST_CASE(turn_deadlines_count_from_the_current_turn, test::backends,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_timer_tests

@@ -10,6 +10,8 @@
 #include "support/backends.hpp"
 #include "support/uring_as_kernel.hpp"
 
+namespace runtime_uring_as_kernel_tests {
+
 using namespace hellepoll;
 
 namespace {
@@ -50,3 +52,5 @@ BOOST_DATA_TEST_CASE(each_feature_is_there_exactly_on_the_kernels_that_have_it, 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace runtime_uring_as_kernel_tests
