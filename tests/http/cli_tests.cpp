@@ -14,8 +14,6 @@ using namespace hellepoll;
 using namespace hellepoll::http;
 using namespace std::chrono_literals;
 
-namespace cli_test {
-
 // Parses `args` (without the program name) into a fresh ServerOptions.
 CliResult parse(std::vector<std::string> args, ServerOptions& o) {
   args.insert(args.begin(), "prog");
@@ -34,10 +32,6 @@ void check_refused(const std::vector<std::pair<std::vector<std::string>, std::st
   }
 }
 
-}  // namespace cli_test
-
-using cli_test::check_refused;
-using cli_test::parse;
 using hellepoll::test::EnvVar;
 
 BOOST_AUTO_TEST_SUITE(cli)

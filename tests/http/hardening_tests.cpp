@@ -24,8 +24,6 @@ using namespace hellepoll::http;
 using namespace hellepoll::test;
 using namespace std::chrono_literals;
 
-namespace hardening_test {
-
 // A document root with /files/huge.bin (100 MiB, sparse: no disk is used) and
 // /files/one.bin (1 MiB); removed when the test program exits.
 inline const std::string& download_root() {
@@ -90,10 +88,6 @@ inline Task<bool> drained(ServerThread& st, Duration within) {
   while (st.connections() > 0 && Clock::now() < until) co_await sleep_for(10ms);
   co_return st.connections() == 0;
 }
-
-}  // namespace hardening_test
-
-using namespace hardening_test;
 
 BOOST_AUTO_TEST_SUITE(hardening)
 

@@ -35,8 +35,6 @@ using namespace hellepoll::http;
 using namespace hellepoll::test;
 using namespace std::chrono_literals;
 
-namespace mt_server_test {
-
 constexpr unsigned kServerThreads = 2;
 constexpr int kClientThreads = 4;
 constexpr int kConnectionsPerClient = 20;
@@ -218,10 +216,6 @@ bool all_asleep(const std::atomic<int>& asleep, int n) {
   for (int i = 0; i < 1000 && asleep.load() < n; ++i) std::this_thread::sleep_for(5ms);
   return asleep.load() == n;
 }
-
-}  // namespace mt_server_test
-
-using namespace mt_server_test;
 
 BOOST_AUTO_TEST_SUITE(multi_thread_server)
 

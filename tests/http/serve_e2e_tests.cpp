@@ -30,8 +30,6 @@ using namespace hellepoll::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-namespace serve_test {
-
 const std::string binary = HELLEPOLL_BINARY_DIR "/examples/hellepoll";
 
 
@@ -62,10 +60,6 @@ inline std::uint16_t free_privileged_port() {
   }
   return 0;
 }
-
-}  // namespace serve_test
-
-using namespace serve_test;
 
 BOOST_AUTO_TEST_SUITE(serve_e2e)
 

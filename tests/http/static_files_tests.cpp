@@ -34,8 +34,6 @@ using namespace hellepoll::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-namespace static_test {
-
 inline std::string bytes(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
   std::uint64_t x = seed * 2654435761u + 1;
@@ -107,10 +105,6 @@ inline Task<RawResponse> fetch(SocketAddress at, std::string request, bool head 
 inline std::string get(std::string_view path, std::string_view extra = "") {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
 }
-
-}  // namespace static_test
-
-using namespace static_test;
 
 BOOST_AUTO_TEST_SUITE(static_files_suite)
 

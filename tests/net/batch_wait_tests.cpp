@@ -38,8 +38,6 @@ using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
 
-namespace batch_wait_test {
-
 constexpr std::size_t kMsg = 64;
 
 Scheduler scheduler_with(BackendKind backend, std::chrono::microseconds batch_wait) {
@@ -161,10 +159,6 @@ struct Clients {
     return good;
   }
 };
-
-}  // namespace batch_wait_test
-
-using namespace batch_wait_test;
 
 BOOST_AUTO_TEST_SUITE(batch_wait)
 

@@ -26,8 +26,6 @@ using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
 
-namespace fairness_test {
-
 constexpr std::size_t kTotal = 512 * 1024;
 constexpr std::size_t kPiece = 16;  // tiny reads: the socket is never short of 16 bytes
 
@@ -80,10 +78,6 @@ Task<void> take_turns(Progress& p) {
     if (!p.reader_done) ++p.turns;
   }
 }
-
-}  // namespace fairness_test
-
-using namespace fairness_test;
 
 BOOST_AUTO_TEST_SUITE(fairness)
 

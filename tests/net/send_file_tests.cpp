@@ -31,8 +31,6 @@ using namespace hellepoll;
 using namespace std::chrono_literals;
 using test::listen_loopback;
 
-namespace send_file_support {
-
 std::string pattern(std::size_t size, unsigned seed) {
   std::string s(size, '\0');
   for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 131 + seed * 17 + (i >> 12)) & 0xff);
@@ -116,10 +114,6 @@ Task<SendOutcome> accept_and_send(Listener& listener, int file, std::uint64_t of
   co_await c->close();
   co_return o;
 }
-
-}  // namespace send_file_support
-
-using namespace send_file_support;
 
 BOOST_AUTO_TEST_SUITE(send_file)
 
