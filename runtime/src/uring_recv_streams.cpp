@@ -38,6 +38,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -49,7 +50,10 @@ namespace hellepoll::detail {
 namespace {
 
 constexpr int kRecvGroup = 0;           // our one buffer group id
-constexpr int no_result = 1;            // RecvStream::ended: nothing to report
+// RecvStream::ended, and wake_waiter's "read the stash": nothing to report. Never a
+// result: it was 1 once, and a one-byte read handed its byte over, then overwrote it with
+// the stash's next (wake_waiter took the count 1 for "read the stash").
+constexpr int no_result = std::numeric_limits<int>::min();
 constexpr std::size_t stash_limit = 64 * 1024;
 constexpr std::size_t spare_streams = 256;
 
