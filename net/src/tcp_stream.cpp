@@ -84,6 +84,8 @@ Result<void> TcpStream::shutdown(int how) noexcept {
   return {};
 }
 
+bool TcpStream::input_waiting() const noexcept { return Scheduler::current().backend().input_waiting(fd()); }
+
 Task<void> TcpStream::close() {
   int fd = socket_.release();
   if (fd < 0) co_return;

@@ -278,6 +278,8 @@ void EpollBackend::forget_fd(int fd) noexcept {
   s.kind = s.short_reads = 0;
 }
 
+bool EpollBackend::input_waiting(int fd) const noexcept { return kernel_input_waiting(fd); }
+
 void EpollBackend::feed_pool() {
   while (Operation* op = pool_overflow_.head) {
     if (!pool_->try_enqueue(*op)) return;

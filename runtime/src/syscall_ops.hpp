@@ -71,6 +71,10 @@ int perform_syscall(Operation& op) noexcept;
 // message boundaries).
 bool is_stream_socket(int fd) noexcept;
 
+// True when the kernel holds bytes received on the socket `fd` that no read has taken
+// (FIONREAD; false on any error).
+bool kernel_input_waiting(int fd) noexcept;
+
 // True for the operations that act on regular files, which readiness cannot help with.
 // A file offset pread/pwrite would refuse (EINVAL: negative as an off_t). io_uring takes
 // -1 as "the current file position" and would read or write there instead, so the

@@ -52,6 +52,7 @@ class UringBackend final : public Backend {
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
   void forget_fd(int fd) noexcept override { forget(fd, false); }
+  bool input_waiting(int fd) const noexcept override;  // uring_recv_streams.cpp
   void close_detached(int fd) noexcept override;
 
   BackendCounters counters() const noexcept override { return counters_; }

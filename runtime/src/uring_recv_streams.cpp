@@ -389,6 +389,13 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
   return true;
 }
 
+// Bytes the multishot brought that no recv took yet, or bytes still in the socket (the
+// multishot takes them only when the kernel next runs our task work).
+bool UringBackend::input_waiting(int fd) const noexcept {
+  const RecvStream* st = stream_of(fd);
+  return (st && !st->stash.empty()) || kernel_input_waiting(fd);
+}
+
 // Returns true when it queued a cancel that must reach the kernel before the close.
 bool UringBackend::forget_stream(int fd) noexcept {
   if (static_cast<std::size_t>(fd) >= streams_.size()) return false;

@@ -570,6 +570,48 @@ BOOST_DATA_TEST_CASE(one_byte_reads_take_every_byte_in_order, test::backends, ba
   BOOST_TEST(got == "abcdef");
 }
 
+// TcpStream::input_waiting tells whether the peer sent bytes no recv has taken, whether
+// the kernel still holds them or (io_uring) the multishot's stash does: a close then
+// would answer them with a RST (http's lingering close asks it).
+BOOST_DATA_TEST_CASE(input_waiting_sees_bytes_no_recv_has_taken, test::backends, backend) {
+  Scheduler s(backend);
+  Listener l = listen_loopback();
+  std::thread peer([to = l.local_address()] {
+    const int fd = connect_blocking(to);
+    if (fd < 0) return;
+    for (const char* m : {"a", "bc", "de"}) {
+      write_all(fd, m);
+      (void)read_exactly(fd, 1);
+    }
+    ::close(fd);
+  });
+  const std::vector<std::string> seen = s.block_on([](Listener& listener) -> Task<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    auto c = co_await listener.accept(Deadline::after(5s));
+    BOOST_REQUIRE(c);
+    const auto look = [&](std::string what) { seen.push_back(what + (c->input_waiting() ? ", more waiting" : ", none")); };
+    char buf[64];
+    // "a", then "bc" a byte at a time: on io_uring the second read arms the multishot, and
+    // the "c" it brought waits in its stash.
+    for (std::size_t len : {64u, 1u, 1u}) {
+      auto n = co_await c->recv(buf, len, Deadline::after(5s));
+      if (!n) co_return seen;
+      look(std::string(buf, *n));
+      if (len == 64 || buf[0] == 'c') (void)co_await c->send_all(std::string_view("k"));
+    }
+    co_await sleep_for(200ms);  // "de" arrives while nobody reads
+    look("slept");
+    auto n = co_await c->recv(buf, sizeof buf, Deadline::after(5s));
+    if (n) look(std::string(buf, *n));
+    (void)co_await c->send_all(std::string_view("k"));
+    co_await c->close();
+    co_return seen;
+  }(l));
+  peer.join();
+  const std::vector<std::string> want{"a, none", "b, more waiting", "c, none", "slept, more waiting", "de, none"};
+  BOOST_TEST(seen == want, boost::test_tools::per_element());
+}
+
 // Datagram-like sockets return one message per recv: a short read there does not mean
 // the queue is empty, and the next message must be read without waiting for an edge.
 BOOST_DATA_TEST_CASE(queued_seqpacket_messages_are_each_read_without_waiting, test::backends, backend) {

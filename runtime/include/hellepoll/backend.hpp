@@ -94,6 +94,11 @@ class Backend {
   virtual std::size_t in_flight() const noexcept = 0;
   // Forget what the backend knows about `fd` before it is closed synchronously.
   virtual void forget_fd(int fd) noexcept = 0;
+  // Whether bytes came for the socket `fd` that nobody has read yet, whether the backend
+  // holds them or the kernel still does: closing it now would answer them with a RST,
+  // which can destroy the end of a reply the peer has not read (see http's lingering
+  // close). A system call.
+  virtual bool input_waiting(int fd) const noexcept = 0;
   // Closes `fd`, which nothing else uses any more, without waiting for the result (see
   // io::close_detached). The default closes it at once.
   virtual void close_detached(int fd) noexcept {

@@ -87,6 +87,10 @@ class TcpStream {
   }
 
   Result<void> shutdown(int how = 1 /* SHUT_WR */) noexcept;
+  // Whether the peer sent bytes that no recv has taken yet (the backend's or the
+  // kernel's): a close now would answer them with a RST, which can destroy the end of a
+  // reply the peer has not read yet. A system call; on a scheduler's thread.
+  bool input_waiting() const noexcept;
   // Closes through the backend (asynchronously on io_uring).
   Task<void> close();
 
