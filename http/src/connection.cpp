@@ -619,11 +619,12 @@ Task<void> Connection::run() {
       (void)co_await flush();
       break;
     }
-    // A buffer grown for a body (up to max_body) goes once the body is consumed, also when
-    // it holds bytes read with the body's end (a pipelined request): a client that keeps a
-    // byte of its next request pending would hold ~1 MiB per connection, outside the body
-    // budget.
-    if (in_.capacity() > 64 * 1024 && in_.size() <= in_.capacity() / 4) in_.shrink();
+    // A buffer grown for a body or a large head goes once they are consumed, also when it
+    // holds bytes read with the body's end (a pipelined request): a client that keeps a
+    // byte of its next request pending would hold up to max_body per connection, outside
+    // the body budget, and one large request would cost an active keep-alive connection
+    // ~64 KiB for the rest of its life.
+    if (in_.capacity() > 16 * 1024 && in_.size() <= in_.capacity() / 4) in_.shrink();
     // Bound the memory a deep pipeline can make us hold.
     if (out_.size() > 64 * 1024 && !co_await flush()) break;
     if (!in_.empty()) header_deadline = turn_deadline(opts_.header_timeout);

@@ -55,6 +55,9 @@ constexpr int kRecvGroup = 0;           // our one buffer group id
 // the stash's next (wake_waiter took the count 1 for "read the stash").
 constexpr int no_result = std::numeric_limits<int>::min();
 constexpr std::size_t stash_limit = 64 * 1024;
+// A stash that held more than this gives its memory back once emptied: one large arrival
+// nobody was reading must not cost its connection that much for the rest of its life.
+constexpr std::size_t stash_kept = 16 * 1024;
 constexpr std::size_t spare_streams = 256;
 
 }  // namespace
@@ -279,7 +282,7 @@ int UringBackend::read_stash(RecvStream& st, Operation& op) noexcept {
   const std::size_t n = std::min<std::size_t>(st.stash.size(), op.len);
   std::memcpy(op.ptr, st.stash.data(), n);
   st.stash.erase(0, n);
-  if (st.stash.empty() && st.stash.capacity() > stash_limit) std::string().swap(st.stash);
+  if (st.stash.empty() && st.stash.capacity() > stash_kept) std::string().swap(st.stash);
   return static_cast<int>(n);
 }
 
@@ -426,8 +429,7 @@ void UringBackend::retire(RecvStream& st) {
     delete &st;
     return;
   }
-  if (st.stash.capacity() > stash_limit) std::string().swap(st.stash);
-  st.stash.clear();
+  std::string().swap(st.stash);  // a spare keeps no memory (256 of them, for the process's life)
   st.ended = no_result;
   st.orphaned = st.parking = false;
   spare_.push_back(&st);
