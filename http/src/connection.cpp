@@ -163,7 +163,7 @@ class Connection : public ServerThread::Tracked {
     body_claim_ += n;
     return true;
   }
-  bool make_body_room(std::size_t n, std::uint64_t declared, std::uint64_t limit);
+  bool make_body_room(std::size_t n, const ChunkedDecoder& dec, std::uint64_t limit);
   void release_body_memory() noexcept;
   Task<void> linger();
 
@@ -209,16 +209,21 @@ Task<bool> Connection::wait_idle(Deadline idle_deadline, bool& timed_out) {
   co_return co_await fill(turn_deadline(opts_.header_timeout), timed_out);
 }
 
-// Room in body_ for `n` more decoded bytes: enough for all the data the chunk sizes so far
-// declare (one allocation for a body sent as one chunk), and, for a body of many small
-// chunks, half as much again (at least a page) up to the route's limit, so that copying
-// stays linear. What it grows by is claimed: the budget bounds the memory bodies hold, not
-// just their bytes (growing by doubling held up to twice the claim).
-bool Connection::make_body_room(std::size_t n, std::uint64_t declared, std::uint64_t limit) {
+// Room in body_ for `n` more decoded bytes: half as much again as it had (at least a page),
+// so that copying stays linear, up to the route's limit; while the chunk being read is
+// large against the buffer, not past the chunk sizes declared so far either (a body sent
+// as one chunk ends in a buffer its size; small chunks grow it geometrically). What it
+// grows by is claimed: the budget bounds the memory bodies hold, not just their bytes
+// (growing by doubling held up to twice the claim). It grows as the data comes, not as it
+// is declared: a client that declares a large chunk and sends it slowly claims about what
+// came (a page at first), as with Content-Length.
+bool Connection::make_body_room(std::size_t n, const ChunkedDecoder& dec, std::uint64_t limit) {
   const std::size_t cap = body_.capacity();
-  if (body_.size() + n <= cap) return true;
-  const std::uint64_t grown = std::min<std::uint64_t>(cap + std::max<std::size_t>(cap / 2, 4096), limit);
-  const auto want = static_cast<std::size_t>(std::max({declared, grown, std::uint64_t{body_.size() + n}}));
+  const std::uint64_t needed = body_.size() + n;
+  if (needed <= cap) return true;
+  std::uint64_t grown = std::min<std::uint64_t>(cap + std::max<std::size_t>(cap / 2, 4096), limit);
+  if (dec.chunk_size() * 2 >= cap) grown = std::min(grown, dec.declared_bytes());  // a large chunk
+  const auto want = static_cast<std::size_t>(std::max(grown, needed));
   if (!claim_body_memory(want - cap)) return false;
   body_.reserve(want);
   return true;
@@ -310,8 +315,6 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   limit = std::min(limit, opts_.max_body_memory_per_thread);
   if (head.body == BodyKind::Length && head.content_length > limit)
     co_return co_await respond_error(413, "request body larger than the limit");
-  if (head.body == BodyKind::Length && !claim_body_memory(head.content_length))
-    co_return co_await respond_error(503, "too many request bodies in memory; try again");
   if (head.expect_continue) {
     if (!route) co_return Outcome::close;  // caller answers with the final status instead
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");
@@ -321,7 +324,13 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   if (head.body == BodyKind::Length) {
     const std::size_t need = head_size + static_cast<std::size_t>(head.content_length);
     while (in_.size() < need) {
-      in_.space(need - in_.size());
+      // The buffer grows as the body comes (doubling, up to the whole of it), each growth
+      // claimed: a body declared large and sent slowly claims what came, not what it
+      // declared, so a crowd of such clients cannot hold the budget with a few bytes each.
+      const std::size_t cap = in_.capacity();
+      in_.space(std::min(need - in_.size(), std::max(cap, detail::page_bytes)), need);
+      if (in_.capacity() > cap && !claim_body_memory(in_.capacity() - cap))
+        co_return co_await respond_error(503, "too many request bodies in memory; try again");
       if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
         if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
         co_return Outcome::close;
@@ -342,7 +351,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     body_wire_bytes_ += step.consumed;
     switch (step.state) {
       case ChunkedDecoder::State::Data:
-        if (!make_body_room(step.data.size(), dec.declared_bytes(), limit))
+        if (!make_body_room(step.data.size(), dec, limit))
           co_return co_await respond_error(503, "too many request bodies in memory; try again");
         body_.insert(body_.end(), step.data.begin(), step.data.end());
         continue;

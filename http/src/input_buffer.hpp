@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstddef>
 #include <cstring>
 #include <span>
@@ -29,15 +30,16 @@ class InputBuffer {
     start_ += n;
     if (start_ == end_) start_ = end_ = 0;
   }
-  // Room to read into, making at least `want` bytes free (compacting, then growing).
-  std::span<std::byte> space(std::size_t want = page_bytes) {
+  // Room to read into, making at least `want` bytes free (compacting, then growing: to
+  // twice the capacity, but not past `most` unless `want` needs it).
+  std::span<std::byte> space(std::size_t want = page_bytes, std::size_t most = SIZE_MAX) {
     if (cap_ - end_ < want && start_ > 0) {
       std::memmove(data_, data_ + start_, end_ - start_);
       end_ -= start_;
       start_ = 0;
     }
     if (cap_ - end_ < want) {
-      const std::size_t cap = std::max(cap_ * 2, end_ + want);
+      const std::size_t cap = std::max(std::min(cap_ * 2, most), end_ + want);
       char* bigger = cap == page_bytes ? take_page() : new char[cap];
       if (end_ > start_) std::memcpy(bigger, data_ + start_, end_ - start_);  // data_ may be null
       end_ -= start_;

@@ -56,6 +56,8 @@ class ChunkedDecoder {
   // The sum of the chunk sizes read so far: the body's length once the current chunk's
   // data is all in (never more than Limits::max_body).
   std::uint64_t declared_bytes() const noexcept { return declared_; }
+  // The size of the last chunk whose size line was read (its data may still be coming).
+  std::uint64_t chunk_size() const noexcept { return size_; }
   bool done() const noexcept { return phase_ == Phase::Done; }
 
  private:

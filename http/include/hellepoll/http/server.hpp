@@ -62,11 +62,12 @@ struct ServerOptions {
   // only when that user may read them. Empty: stay who the process is.
   std::string user;
   // Request bodies are held in memory whole until their handler returns. This bounds the
-  // bytes of bodies one server thread holds at once: a request whose body would pass it
-  // gets 503 with Retry-After (before any of it is read when Content-Length declares it),
-  // so a crowd of uploaders cannot run the process out of memory. It may be smaller than
-  // limits.max_body (a route's max_body): a body larger than the whole budget, which no
-  // wait could make room for, then gets 413, and one that fits is served.
+  // memory bodies hold on one server thread at once, claimed as a body's buffer grows
+  // with what arrives (not as declared: slow clients that declare large bodies cannot
+  // hold it with a few bytes each): a request whose body would pass it gets 503 with
+  // Retry-After, so a crowd of uploaders cannot run the process out of memory. It may be
+  // smaller than limits.max_body (a route's max_body): a body larger than the whole
+  // budget, which no wait could make room for, then gets 413, and one that fits is served.
   std::uint64_t max_body_memory_per_thread = std::uint64_t{256} << 20;
 };
 
