@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace hellepoll::http {
 namespace {
@@ -102,13 +103,24 @@ void RangeSpec::coalesce_if_overlapping() noexcept {
   // last <= size-1 < 2^64-1, so last + 1 cannot wrap.
   auto touching = [](const ByteRange& a, const ByteRange& b) { return b.first <= a.last + 1; };
   if (std::ranges::adjacent_find(view, touching) == view.end()) return;  // keep the client's order
-  std::size_t n = 0;
+  std::array<ByteRange, max_ranges> merged;
+  std::size_t m = 0;
   for (const ByteRange& r : view) {
-    if (n > 0 && touching(ranges_[n - 1], r)) {
-      ranges_[n - 1].last = std::max(ranges_[n - 1].last, r.last);
+    if (m > 0 && touching(merged[m - 1], r)) {
+      merged[m - 1].last = std::max(merged[m - 1].last, r.last);
     } else {
-      ranges_[n++] = r;
+      merged[m++] = r;
     }
+  }
+  // Each merged range goes where its first member was asked for, the others keep their
+  // places (RFC 9110 §15.3.7.2: the parts in the order of the range-specs, less the ones
+  // coalesced into others). At most 32 ranges: a linear search is fine.
+  std::array<bool, max_ranges> sent{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    std::size_t j = 0;
+    while (ranges_[i].first > merged[j].last) ++j;
+    if (!std::exchange(sent[j], true)) ranges_[n++] = merged[j];  // n <= i: ranges_[i] was read
   }
   count_ = n;
 }

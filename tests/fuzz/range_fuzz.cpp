@@ -4,8 +4,9 @@
 //  - the ranges lie inside the representation, none empty, at most max_ranges;
 //  - against a reference parse written from range.hpp and RFC 9110 §14.1.1: the same kind
 //    (ignore / unsatisfiable / satisfiable), and exactly the satisfiable range-specs clamped
-//    to the length, in the request's order, or merged and sorted when any two overlap or
-//    touch (so no byte is sent twice, nor more bytes than the length);
+//    to the length, in the request's order; when any two overlap or touch, merged (so no
+//    byte is sent twice, nor more bytes than the length), each merged range where its
+//    first member was asked for (RFC 9110 §15.3.7.2);
 //  - the framing: Content-Range reads back as the range, a multipart part header is as long
 //    as multipart_part_header_size says and carries it, multipart_body_size is the sum of
 //    the parts and the close delimiter; the 416 form is "bytes */<length>".
@@ -93,8 +94,14 @@ Expected reference(std::string_view value, std::uint64_t length) {
     }
   }
   if (ranges.empty()) return {Kind::unsatisfiable, {}};
-  auto sorted = merged(ranges);
-  return {Kind::satisfiable, sorted.size() < ranges.size() ? sorted : ranges};
+  const auto sorted = merged(ranges);
+  if (sorted.size() == ranges.size()) return {Kind::satisfiable, ranges};
+  std::vector<ByteRange> in_order;
+  for (const ByteRange& r : ranges) {
+    const auto home = std::ranges::find_if(sorted, [&](const ByteRange& m) { return m.first <= r.first && r.first <= m.last; });
+    if (std::ranges::find(in_order, *home) == in_order.end()) in_order.push_back(*home);
+  }
+  return {Kind::satisfiable, in_order};
 }
 }  // namespace
 
