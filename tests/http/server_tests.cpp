@@ -1473,6 +1473,8 @@ BOOST_DATA_TEST_CASE(status_lines_in_and_outside_the_table, backends, backend) {
   Router r;
   const std::pair<int, std::string_view> cases[] = {{200, "HTTP/1.1 200 OK"},
                                                     {431, "HTTP/1.1 431 Request Header Fields Too Large"},
+                                                    {451, "HTTP/1.1 451 Unavailable For Legal Reasons"},
+                                                    {407, "HTTP/1.1 407 Proxy Authentication Required"},
                                                     {299, "HTTP/1.1 299 Unknown"},
                                                     {599, "HTTP/1.1 599 Unknown"},
                                                     {999, "HTTP/1.1 500 Internal Server Error"},
