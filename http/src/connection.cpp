@@ -128,8 +128,9 @@ class Connection : public ServerThread::Tracked {
       return true;
     }
   };
-  Fill fill(Deadline deadline, bool& timed_out) {
-    const auto space = in_.space();
+  // Reads into in_.space(want, most).
+  Fill fill(Deadline deadline, bool& timed_out, std::size_t want = detail::page_bytes, std::size_t most = SIZE_MAX) {
+    const auto space = in_.space(want, most);
     return Fill{io_.recv(fd, space.data(), space.size(), deadline), *this, timed_out, space.size()};
   }
   Task<bool> wait_idle(Deadline idle_deadline, bool& timed_out);
@@ -156,7 +157,7 @@ class Connection : public ServerThread::Tracked {
   Task<Outcome> read_body(const Route* route, std::uint64_t limit);
   Task<bool> skip_request_body();
   Task<Outcome> respond_error(int status, std::string_view detail);
-  // The current body's share of the thread's body memory: claimed as it is known, given
+  // The current body's share of the thread's body memory: claimed as its buffer grows, given
   // back (with the memory itself, when it was more than a page or so) once it is answered.
   bool claim_body_memory(std::uint64_t n) noexcept {
     if (!thread_.claim_body_memory(n)) return false;
@@ -315,8 +316,15 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   limit = std::min(limit, opts_.max_body_memory_per_thread);
   if (head.body == BodyKind::Length && head.content_length > limit)
     co_return co_await respond_error(413, "request body larger than the limit");
+  // The body is claimed as it comes (below), and so is the buffer a large head or an
+  // earlier request grew past a page, which it will be read into.
+  if (in_.capacity() > detail::page_bytes && !claim_body_memory(in_.capacity() - detail::page_bytes))
+    co_return co_await respond_error(503, "too many request bodies in memory; try again");
   if (head.expect_continue) {
     if (!route) co_return Outcome::close;  // caller answers with the final status instead
+    // Not inviting a body that could not be held now: a 503 instead of the 100.
+    if (head.body == BodyKind::Length && !thread_.body_memory_free(head.content_length))
+      co_return co_await respond_error(503, "too many request bodies in memory; try again");
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");
     if (!co_await flush()) co_return Outcome::close;
   }
@@ -324,14 +332,16 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   if (head.body == BodyKind::Length) {
     const std::size_t need = head_size + static_cast<std::size_t>(head.content_length);
     while (in_.size() < need) {
-      // The buffer grows as the body comes (doubling, up to the whole of it), each growth
-      // claimed: a body declared large and sent slowly claims what came, not what it
-      // declared, so a crowd of such clients cannot hold the budget with a few bytes each.
+      // The buffer doubles (up to the whole body) only when less than a page of it is
+      // free, each growth claimed: a body declared large and sent slowly claims about what
+      // came, not what it declared, so a crowd of such clients cannot hold the budget with
+      // a few bytes each.
       const std::size_t cap = in_.capacity();
-      in_.space(std::min(need - in_.size(), std::max(cap, detail::page_bytes)), need);
+      const std::size_t want = std::min(need - in_.size(), detail::page_bytes);
+      in_.space(want, need);
       if (in_.capacity() > cap && !claim_body_memory(in_.capacity() - cap))
         co_return co_await respond_error(503, "too many request bodies in memory; try again");
-      if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
+      if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out, want, need)) {
         if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
         co_return Outcome::close;
       }
@@ -558,12 +568,13 @@ Task<Outcome> Connection::handle_complete_head() {
   // "Connection: close", and a client that asked to keep the connection but is closed on
   // (a close-delimited reply to HTTP/1.0, a handler's wants_close, a drain) and may be
   // sending its next request. Linger then, as nginx does; a client that asked for the
-  // close and sent nothing more is closed at once. A read that filled in_ (a head or body
-  // read to its buffer's end) may have left more behind, and then the kernel is asked; a
-  // shorter one found the socket empty (a system call per closed connection was 5% of a
-  // `Connection: close` request on io_uring).
-  const bool more_may_come =
-      body_unread || !in_.empty() || client_keeps_alive || (last_read_full_ && stream_.input_waiting());
+  // close and sent nothing more is closed at once. "Nothing more" includes what is not
+  // read yet: bytes behind a body read to its end, or behind a head that filled in_. A
+  // shorter last read found the socket empty where the backend can tell so, and then no
+  // system call is made (one per closed connection was 5% of a `Connection: close`
+  // request on io_uring).
+  const bool more_may_come = body_unread || !in_.empty() || client_keeps_alive ||
+                             stream_.input_waiting(/*after_short_read=*/!last_read_full_);
   co_return more_may_come ? Outcome::close_lingering : Outcome::close;
 }
 

@@ -84,7 +84,9 @@ Result<void> TcpStream::shutdown(int how) noexcept {
   return {};
 }
 
-bool TcpStream::input_waiting() const noexcept { return Scheduler::current().backend().input_waiting(fd()); }
+bool TcpStream::input_waiting(bool after_short_read) const noexcept {
+  return Scheduler::current().backend().input_waiting(fd(), after_short_read);
+}
 
 Task<void> TcpStream::close() {
   int fd = socket_.release();

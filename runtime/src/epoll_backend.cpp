@@ -278,7 +278,10 @@ void EpollBackend::forget_fd(int fd) noexcept {
   s.kind = s.short_reads = 0;
 }
 
-bool EpollBackend::input_waiting(int fd) const noexcept { return kernel_input_waiting(fd); }
+// A short recv of a stream socket found its queue empty then.
+bool EpollBackend::input_waiting(int fd, bool after_short_read) const noexcept {
+  return !after_short_read && kernel_input_waiting(fd);
+}
 
 void EpollBackend::feed_pool() {
   while (Operation* op = pool_overflow_.head) {

@@ -25,7 +25,7 @@ class EpollBackend final : public Backend {
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
   void forget_fd(int fd) noexcept override;
-  bool input_waiting(int fd) const noexcept override;
+  bool input_waiting(int fd, bool after_short_read) const noexcept override;
 
  private:
   // Operations parked on one fd, FIFO, linked through Operation::next.

@@ -543,6 +543,7 @@ unsigned UringBackend::reap() {
       const int res = op->code == OpCode::poll_read && cqe->res > 0 ? 0 : cqe->res;
       op->on_complete(*op, res, flags);
     }
+    finish_fill();
     io_uring_cq_advance(&ring_, seen);
     reaped += seen;
     if (recv_recycled_) {

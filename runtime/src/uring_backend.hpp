@@ -52,7 +52,7 @@ class UringBackend final : public Backend {
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
   void forget_fd(int fd) noexcept override { forget(fd, false); }
-  bool input_waiting(int fd) const noexcept override;  // uring_recv_streams.cpp
+  bool input_waiting(int fd, bool after_short_read) const noexcept override;  // uring_recv_streams.cpp
   void close_detached(int fd) noexcept override;
 
   BackendCounters counters() const noexcept override { return counters_; }
@@ -85,6 +85,7 @@ class UringBackend final : public Backend {
   void cancel_multishot(RecvStream& st);
   void on_stream_completion(RecvStream& st, const io_uring_cqe& cqe);
   void deliver(RecvStream& st, const char* data, std::size_t n);
+  void finish_fill();
   void give_back(unsigned bid) noexcept;
   void wake_waiter(RecvStream& st, int result);
   void send_waiter_alone(RecvStream& st);
@@ -158,6 +159,7 @@ class UringBackend final : public Backend {
   std::vector<FdKind> kinds_;
   std::vector<RecvStream*> orphans_;  // forgotten streams waiting for their final completion
   std::vector<RecvStream*> spare_;    // retired streams kept for reuse
+  RecvStream* filling_ = nullptr;     // whose waiting recv this reap is filling (deliver)
   std::size_t streams_armed_ = 0;
   bool multishot_recv_ = false;   // the kernel takes IORING_RECV_MULTISHOT (probed at set-up)
   bool multishot_limit_ = false;  // ... and a byte limit for it (Linux 6.17+)

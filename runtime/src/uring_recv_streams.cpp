@@ -67,6 +67,7 @@ struct UringBackend::RecvStream {
   Operation* waiter = nullptr;  // a recv or poll_read waiting for bytes
   std::string stash;            // received, not read yet
   int ended = no_result;        // how the multishot ended, not yet reported: 0 EOF, -errno
+  std::size_t handed = 0;       // bytes this reap put in the waiting recv's buffer (filling_)
   bool armed = false;
   bool cancelling = false;  // we asked the kernel to end it (backpressure, forget_fd)
   bool orphaned = false;    // its fd was forgotten: retire at the final completion
@@ -316,13 +317,21 @@ void UringBackend::wake_waiter(RecvStream& st, int result) {
   w.on_complete(w, result, 0);
 }
 
+// A burst of completions for one socket (a large request arriving) fills the waiting
+// recv's buffer as far as it has room, and the recv is woken once, when the burst ends
+// (finish_fill): the stash takes only what does not fit. Woken at the first piece, the
+// recv left the rest of the burst to the stash, copied twice and kept in memory.
 void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
   Operation* w = st.waiter;
   if (w && w->code == OpCode::recv) {
-    const std::size_t direct = std::min<std::size_t>(n, w->len);
-    std::memcpy(w->ptr, data, direct);
+    if (filling_ != &st) {
+      finish_fill();
+      filling_ = &st;
+    }
+    const std::size_t direct = std::min<std::size_t>(n, w->len - st.handed);
+    std::memcpy(static_cast<char*>(w->ptr) + st.handed, data, direct);
+    st.handed += direct;
     st.stash.append(data + direct, n - direct);
-    wake_waiter(st, static_cast<int>(direct));
     return;
   }
   st.stash.append(data, n);
@@ -340,6 +349,7 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   if (cqe.flags & IORING_CQE_F_MORE) return;
 
   // The multishot has ended.
+  if (filling_ == &st) finish_fill();
   st.armed = false;
   --streams_armed_;
   const bool asked = std::exchange(st.cancelling, false);
@@ -373,6 +383,12 @@ void UringBackend::on_stream_completion(RecvStream& st, const io_uring_cqe& cqe)
   }
 }
 
+// Wakes the recv that the completions reaped so far filled (see deliver), if any: when
+// the next completion is another socket's, when its multishot ends, and when the reap ends.
+void UringBackend::finish_fill() {
+  if (RecvStream* st = std::exchange(filling_, nullptr)) wake_waiter(*st, static_cast<int>(std::exchange(st->handed, 0)));
+}
+
 // The parked reader goes out as a plain recv or poll SQE (still counted in in_flight_).
 void UringBackend::send_waiter_alone(RecvStream& st) {
   Operation& w = *std::exchange(st.waiter, nullptr);
@@ -392,11 +408,15 @@ bool UringBackend::cancel_stream_waiter(Operation& op) {
   return true;
 }
 
-// Bytes the multishot brought that no recv took yet, or bytes still in the socket (the
-// multishot takes them only when the kernel next runs our task work).
-bool UringBackend::input_waiting(int fd) const noexcept {
+// Bytes the multishot brought that no recv took yet, or bytes still in the socket. A short
+// read emptied the socket if it was a recv of its own or the multishot is still armed
+// (it takes what comes); one that ended (its byte limit, ENOBUFS, a cancel) left the rest
+// in the kernel.
+bool UringBackend::input_waiting(int fd, bool after_short_read) const noexcept {
   const RecvStream* st = stream_of(fd);
-  return (st && !st->stash.empty()) || kernel_input_waiting(fd);
+  if (st && !st->stash.empty()) return true;
+  if (after_short_read && (!st || st->armed)) return false;
+  return kernel_input_waiting(fd);
 }
 
 // Returns true when it queued a cancel that must reach the kernel before the close.

@@ -97,8 +97,10 @@ class Backend {
   // Whether bytes came for the socket `fd` that nobody has read yet, whether the backend
   // holds them or the kernel still does: closing it now would answer them with a RST,
   // which can destroy the end of a reply the peer has not read (see http's lingering
-  // close). A system call.
-  virtual bool input_waiting(int fd) const noexcept = 0;
+  // close). `after_short_read`: the last recv returned less than it asked for, which
+  // where the backend can tell means the socket was empty then (no system call; bytes
+  // that came since go unseen). Otherwise the kernel is asked.
+  virtual bool input_waiting(int fd, bool after_short_read) const noexcept = 0;
   // Closes `fd`, which nothing else uses any more, without waiting for the result (see
   // io::close_detached). The default closes it at once.
   virtual void close_detached(int fd) noexcept {

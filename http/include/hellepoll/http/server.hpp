@@ -122,10 +122,12 @@ class ServerThread {
   // Claims `n` bytes of max_body_memory_per_thread for a request body; false if they are
   // not free. Each claim is given back with release_body_memory.
   bool claim_body_memory(std::uint64_t n) noexcept {
-    if (n > options_.max_body_memory_per_thread - body_memory_) return false;
+    if (!body_memory_free(n)) return false;
     body_memory_ += n;
     return true;
   }
+  // Whether `n` bytes of it are free now (claimed by nobody).
+  bool body_memory_free(std::uint64_t n) const noexcept { return n <= options_.max_body_memory_per_thread - body_memory_; }
   void release_body_memory(std::uint64_t n) noexcept { body_memory_ -= n; }
   // Bytes of max_body_memory_per_thread claimed now.
   std::uint64_t body_memory() const noexcept { return body_memory_; }

@@ -89,8 +89,10 @@ class TcpStream {
   Result<void> shutdown(int how = 1 /* SHUT_WR */) noexcept;
   // Whether the peer sent bytes that no recv has taken yet (the backend's or the
   // kernel's): a close now would answer them with a RST, which can destroy the end of a
-  // reply the peer has not read yet. A system call; on a scheduler's thread.
-  bool input_waiting() const noexcept;
+  // reply the peer has not read yet. On a scheduler's thread. A system call, unless
+  // `after_short_read` (the last recv returned less than asked) lets the backend tell
+  // without one (see Backend::input_waiting).
+  bool input_waiting(bool after_short_read = false) const noexcept;
   // Closes through the backend (asynchronously on io_uring).
   Task<void> close();
 
