@@ -232,7 +232,7 @@ bool Connection::make_body_room(std::size_t n, const ChunkedDecoder& dec, std::u
 
 void Connection::release_body_memory() noexcept {
   thread_.release_body_memory(std::exchange(body_claim_, 0));
-  if (body_.capacity() > 64 * 1024) std::vector<char>().swap(body_);
+  if (body_.capacity() > 16 * 1024) std::vector<char>().swap(body_);
 }
 
 void Connection::release_memory() noexcept {
@@ -322,8 +322,10 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     co_return co_await respond_error(503, "too many request bodies in memory; try again");
   if (head.expect_continue) {
     if (!route) co_return Outcome::close;  // caller answers with the final status instead
-    // Not inviting a body that could not be held now: a 503 instead of the 100.
-    if (head.body == BodyKind::Length && !thread_.body_memory_free(head.content_length))
+    // Not inviting a body that could not be held now: a 503 instead of the 100. (A
+    // chunked one's size is not known: it may get the 503 as it comes.)
+    const std::uint64_t need = head_size + head.content_length;
+    if (head.body == BodyKind::Length && need > in_.capacity() && !thread_.body_memory_free(need - in_.capacity()))
       co_return co_await respond_error(503, "too many request bodies in memory; try again");
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");
     if (!co_await flush()) co_return Outcome::close;
@@ -351,7 +353,10 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     body_wire_bytes_ = static_cast<std::size_t>(head.content_length);
     co_return Outcome::keep_going;
   }
-  // Chunked: decode what is buffered, read more as needed.
+  // Chunked: decode what is buffered, read more as needed. A body_ an earlier body left
+  // (up to 16 KiB) is this one's memory too.
+  if (!claim_body_memory(body_.capacity()))
+    co_return co_await respond_error(503, "too many request bodies in memory; try again");
   Limits route_limits = opts_.limits;
   route_limits.max_body = limit;
   ChunkedDecoder dec(route_limits);
@@ -378,7 +383,13 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     // on the wire never counts against the body limit, and never piles up in memory.
     in_.truncate(head_size);
     body_wire_bytes_ = 0;
-    if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out)) {
+    // Read into what the head leaves free; a head that leaves less than 1 KiB grows the
+    // buffer, and that growth is claimed too.
+    const std::size_t cap = in_.capacity();
+    in_.space(1024);
+    if (in_.capacity() > cap && !claim_body_memory(in_.capacity() - cap))
+      co_return co_await respond_error(503, "too many request bodies in memory; try again");
+    if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out, 1024)) {
       if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
       co_return Outcome::close;
     }

@@ -323,20 +323,20 @@ void UringBackend::wake_waiter(RecvStream& st, int result) {
 // recv left the rest of the burst to the stash, copied twice and kept in memory.
 void UringBackend::deliver(RecvStream& st, const char* data, std::size_t n) {
   Operation* w = st.waiter;
+  std::size_t direct = 0;
   if (w && w->code == OpCode::recv) {
     if (filling_ != &st) {
       finish_fill();
       filling_ = &st;
     }
-    const std::size_t direct = std::min<std::size_t>(n, w->len - st.handed);
+    direct = std::min<std::size_t>(n, w->len - st.handed);
     std::memcpy(static_cast<char*>(w->ptr) + st.handed, data, direct);
     st.handed += direct;
-    st.stash.append(data + direct, n - direct);
-    return;
+    if (direct == n) return;
   }
-  st.stash.append(data, n);
+  st.stash.append(data + direct, n - direct);
   counters_.largest_recv_stash = std::max<std::uint64_t>(counters_.largest_recv_stash, st.stash.size());
-  if (w) wake_waiter(st, 0);
+  if (w && w->code == OpCode::poll_read) wake_waiter(st, 0);
   else if (st.stash.size() >= stash_limit && !multishot_limit_) cancel_multishot(st);
 }
 

@@ -480,6 +480,16 @@ BOOST_DATA_TEST_CASE(bodies_in_memory_are_bounded_per_thread_with_503, backends,
       RawResponse resp = co_await c.read_response();
       BOOST_TEST(resp.status == 503);
     }
+    // One that fits in the buffer the head came in needs none of the budget: invited.
+    {
+      Client c = co_await Client::connect(at);
+      co_await c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+      RawResponse go_on = co_await c.read_response();
+      BOOST_TEST(go_on.status == 100);
+      co_await c.send(std::string(100, 'e'));
+      RawResponse resp = co_await c.read_response();
+      BOOST_TEST(resp.status == 200);
+    }
     // Bodies that fit next to it are served meanwhile.
     {
       Client c = co_await Client::connect(at);
