@@ -31,6 +31,9 @@
 namespace hellepoll::http {
 namespace {
 
+// The 503 for a body the thread's body budget (max_body_memory_per_thread) cannot hold now.
+constexpr std::string_view bodies_over_budget = "too many request bodies in memory; try again";
+
 using namespace std::chrono_literals;
 
 using detail::InputBuffer;
@@ -165,6 +168,12 @@ class Connection : public ServerThread::Tracked {
     return true;
   }
   bool make_body_room(std::size_t n, const ChunkedDecoder& dec, std::uint64_t limit);
+  // in_.space(want, most) for a body's read, its growth claimed; false if it cannot be.
+  bool make_input_room(std::size_t want, std::size_t most = SIZE_MAX) {
+    const std::size_t cap = in_.capacity();
+    in_.space(want, most);
+    return in_.capacity() == cap || claim_body_memory(in_.capacity() - cap);
+  }
   void release_body_memory() noexcept;
   Task<void> linger();
 
@@ -319,14 +328,14 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   // The body is claimed as it comes (below), and so is the buffer a large head or an
   // earlier request grew past a page, which it will be read into.
   if (in_.capacity() > detail::page_bytes && !claim_body_memory(in_.capacity() - detail::page_bytes))
-    co_return co_await respond_error(503, "too many request bodies in memory; try again");
+    co_return co_await respond_error(503, bodies_over_budget);
   if (head.expect_continue) {
     if (!route) co_return Outcome::close;  // caller answers with the final status instead
     // Not inviting a body that could not be held now: a 503 instead of the 100. (A
     // chunked one's size is not known: it may get the 503 as it comes.)
     const std::uint64_t need = head_size + head.content_length;
     if (head.body == BodyKind::Length && need > in_.capacity() && !thread_.body_memory_free(need - in_.capacity()))
-      co_return co_await respond_error(503, "too many request bodies in memory; try again");
+      co_return co_await respond_error(503, bodies_over_budget);
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");
     if (!co_await flush()) co_return Outcome::close;
   }
@@ -338,11 +347,8 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
       // free, each growth claimed: a body declared large and sent slowly claims about what
       // came, not what it declared, so a crowd of such clients cannot hold the budget with
       // a few bytes each.
-      const std::size_t cap = in_.capacity();
       const std::size_t want = std::min(need - in_.size(), detail::page_bytes);
-      in_.space(want, need);
-      if (in_.capacity() > cap && !claim_body_memory(in_.capacity() - cap))
-        co_return co_await respond_error(503, "too many request bodies in memory; try again");
+      if (!make_input_room(want, need)) co_return co_await respond_error(503, bodies_over_budget);
       if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out, want, need)) {
         if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
         co_return Outcome::close;
@@ -356,7 +362,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
   // Chunked: decode what is buffered, read more as needed. A body_ an earlier body left
   // (up to 16 KiB) is this one's memory too.
   if (!claim_body_memory(body_.capacity()))
-    co_return co_await respond_error(503, "too many request bodies in memory; try again");
+    co_return co_await respond_error(503, bodies_over_budget);
   Limits route_limits = opts_.limits;
   route_limits.max_body = limit;
   ChunkedDecoder dec(route_limits);
@@ -367,7 +373,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     switch (step.state) {
       case ChunkedDecoder::State::Data:
         if (!make_body_room(step.data.size(), dec, limit))
-          co_return co_await respond_error(503, "too many request bodies in memory; try again");
+          co_return co_await respond_error(503, bodies_over_budget);
         body_.insert(body_.end(), step.data.begin(), step.data.end());
         continue;
       case ChunkedDecoder::State::Done:
@@ -385,10 +391,7 @@ Task<Outcome> Connection::read_body(const Route* route, std::uint64_t limit) {
     body_wire_bytes_ = 0;
     // Read into what the head leaves free; a head that leaves less than 1 KiB grows the
     // buffer, and that growth is claimed too.
-    const std::size_t cap = in_.capacity();
-    in_.space(1024);
-    if (in_.capacity() > cap && !claim_body_memory(in_.capacity() - cap))
-      co_return co_await respond_error(503, "too many request bodies in memory; try again");
+    if (!make_input_room(1024)) co_return co_await respond_error(503, bodies_over_budget);
     if (!co_await fill(turn_deadline(opts_.body_timeout), timed_out, 1024)) {
       if (timed_out) co_return co_await respond_error(408, "timed out reading the request body");
       co_return Outcome::close;
